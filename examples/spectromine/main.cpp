@@ -7,6 +7,8 @@
 #include <new>
 
 #include "cli_common.hpp"
+// >>> command headers (one line each)
+// <<< command headers
 #include "spectromine/error.hpp"
 #include "spectromine/version.hpp"
 
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   });
 
   // Subcommands register here (each adds its own options and callback).
+  // >>> command registrations (one line each; keep in docs/CLI.md order)
+  // <<< command registrations
 
   try {
     app.parse(argc, argv);
