@@ -8,6 +8,7 @@
 
 #include "cli_common.hpp"
 // >>> command headers (one line each)
+#include "commands/exafs.hpp"
 // <<< command headers
 #include "spectromine/error.hpp"
 #include "spectromine/version.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
 
   // Subcommands register here (each adds its own options and callback).
   // >>> command registrations (one line each; keep in docs/CLI.md order)
+  spectromine::cli::add_exafs_command(app, options);
   // <<< command registrations
 
   try {

@@ -1,0 +1,190 @@
+// `spectromine normalize`: pre-edge / post-edge normalization (docs/CLI.md).
+//
+//   spectromine normalize --input CUBE --energy E --out OUT.npy
+//   spectromine normalize --input SPECTRUM.dat --out OUT.dat   (energies from the file)
+//       [--e0 X] [--pre A B] [--post C D] [--post-order 1|2]   (eV relative to E0)
+//
+// A cube (.npy, .tif/.tiff, .h5/.hdf5) is normalized pixel by pixel with one
+// e0 (--e0, else find_e0 of the mean spectrum) and larch's windows; pixels
+// without sample (--mask auto, the default: edge jump not significant against
+// the pixel's own noise), NaN pixels and edgeless pixels are written as zeros
+// and counted on stderr. A spectrum file gets larch's pre_edge and is written
+// as columns `energy norm flat` with a `#` header carrying e0, the windows and
+// the edge step.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli_common.hpp"
+#include "spectromine/error.hpp"
+#include "spectromine/io/atomic_file.hpp"
+#include "spectromine/io/load.hpp"
+#include "spectromine/io/npy.hpp"
+#include "spectromine/io/text.hpp"
+#include "spectromine/preprocess/mask.hpp"
+#include "spectromine/preprocess/normalize.hpp"
+
+namespace spectromine::cli {
+
+struct normalize_command_options {
+  std::string input, energy, out;
+  std::optional<double> e0;
+  std::vector<double> pre, post;
+  int post_order = 2;
+  bool flat = false;             // cubes: write the flattened spectra
+  std::string mask = "auto";     // cubes: auto | none | FILE.npy
+  std::string mask_out;          // cubes: write the pixels normalized (uint8 npy)
+  std::string dataset = "/data";
+  std::string axes = "hwe";
+};
+
+namespace detail {
+
+inline std::string number_text(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+inline bool is_cube_path(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext == ".npy" || ext == ".tif" || ext == ".tiff" || ext == ".h5" || ext == ".hdf5";
+}
+
+inline pre_edge_options edge_options_from(const normalize_command_options& o) {
+  pre_edge_options edge;
+  edge.e0 = o.e0;
+  if (!o.pre.empty()) {
+    edge.pre1 = o.pre[0];
+    edge.pre2 = o.pre[1];
+  }
+  if (!o.post.empty()) {
+    edge.norm1 = o.post[0];
+    edge.norm2 = o.post[1];
+  }
+  require(o.post_order == 1 || o.post_order == 2, "normalize", "--post-order", "must be 1 or 2",
+          o.post_order);
+  edge.nnorm = o.post_order;
+  return edge;
+}
+
+inline void normalize_spectrum_file(const normalize_command_options& o) {
+  require(o.energy.empty(), "normalize", "--energy",
+          "applies to cubes only (a spectrum file carries its own energies)", o.energy);
+  const auto s = io::read_reference_spectrum(o.input);
+  const auto r = pre_edge(s.energy, s.mu, edge_options_from(o));
+  std::string text = "# spectromine normalize " + o.input + "\n# e0=" + number_text(r.e0) +
+                     " pre1=" + number_text(r.windows.pre1) + " pre2=" +
+                     number_text(r.windows.pre2) + " norm1=" + number_text(r.windows.norm1) +
+                     " norm2=" + number_text(r.windows.norm2) +
+                     " nnorm=" + std::to_string(r.windows.nnorm) + "\n# edge_step=" +
+                     number_text(r.edge_step) + "\n# energy norm flat\n";
+  for (std::size_t i = 0; i < s.energy.size(); ++i)
+    text += number_text(s.energy[i]) + " " + number_text(r.norm[i]) + " " +
+            number_text(r.flat[i]) + "\n";
+  io::atomic_file file(o.out);
+  {
+    std::ofstream out(file.temp_path(), std::ios::binary);
+    if (!out) throw io_error(file.target(), "cannot open for writing");
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out.flush()) throw io_error(file.target(), "write failed (disk full?)");
+  }
+  file.commit();
+}
+
+inline void normalize_cube_file(const normalize_command_options& o, const global_options& g) {
+  require(!o.energy.empty(), "normalize", "--energy", "is required for a cube input", o.input);
+  io::cube_source_options source;
+  source.dataset = o.dataset;
+  require(o.axes == "hwe" || o.axes == "ehw", "normalize", "--axes", "must be hwe or ehw", o.axes);
+  source.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
+  const energy_grid energy = io::read_energy_list(o.energy);
+  cube<float> data = io::load_cube<float>(o.input, source);
+  validate_energy_grid(energy, "normalize", data.bands());
+
+  normalize_cube_options options;
+  options.edge = edge_options_from(o);
+  options.output = o.flat ? normalized_output::flat : normalized_output::norm;
+  options.threads = g.threads;
+
+  pixel_mask mask;
+  std::string mask_note = "none";
+  if (o.mask == "auto") {
+    sample_mask_options m;
+    m.threads = g.threads;
+    auto result = sample_mask(data.view(), energy, options.edge, m);
+    options.edge.e0 = result.report.windows.e0;  // one e0 for mask and normalization
+    mask = std::move(result.mask);
+    mask_note = "auto (z > " + number_text(result.report.threshold) + ": " +
+                std::to_string(result.report.masked_low_snr) + " without sample)";
+  } else if (o.mask != "none") {
+    mask = io::read_npy_mask(o.mask);
+    require(mask.shape() == data.shape(), "normalize", "--mask",
+            "must have the cube's image shape", o.mask);
+    mask_note = o.mask;
+  }
+  stderr_progress progress(g);
+  const auto rep = normalize_cube(data.view(), energy, options, data.view(),
+                                  mask.pixel_count() > 0 ? mask_view(mask.view()) : mask_view{},
+                                  progress);
+  io::write_npy_cube(o.out, data);
+  if (!o.mask_out.empty()) io::write_npy_mask(o.mask_out, rep.valid.view());
+  if (!g.quiet)
+    std::fprintf(stderr,
+                 "normalize: e0 %.4f eV%s, %lld pixels: %lld normalized, %lld masked (mask %s), "
+                 "%lld non-finite, %lld without edge\n",
+                 rep.windows.e0, rep.e0_from_mean ? " (mean spectrum)" : "",
+                 static_cast<long long>(rep.pixels), static_cast<long long>(rep.normalized),
+                 static_cast<long long>(rep.masked_input), mask_note.c_str(),
+                 static_cast<long long>(rep.masked_nonfinite),
+                 static_cast<long long>(rep.masked_no_edge));
+}
+
+}  // namespace detail
+
+inline void add_normalize_command(CLI::App& app, global_options& options) {
+  auto o = std::make_shared<normalize_command_options>();
+  auto* cmd = app.add_subcommand(
+      "normalize", "Pre-edge / post-edge normalization (larch pre_edge) of a cube or a spectrum");
+  cmd->add_option("--input", o->input,
+                  "Cube (.npy, .tif/.tiff, .h5/.hdf5) or spectrum file (two columns: energy eV, mu)")
+      ->required();
+  cmd->add_option("--energy", o->energy, "Energy list of the cube (one eV per line)");
+  cmd->add_option("--out", o->out, "Output: OUT.npy (cube, float32) or OUT.dat (spectrum)")
+      ->required();
+  cmd->add_option("--e0", o->e0, "Edge energy in eV (default: larch find_e0; cubes: of the mean spectrum)");
+  cmd->add_option("--pre", o->pre, "Pre-edge window A B in eV relative to E0 (default: larch's)")
+      ->expected(2);
+  cmd->add_option("--post", o->post, "Post-edge window C D in eV relative to E0 (default: larch's)")
+      ->expected(2);
+  cmd->add_option("--post-order", o->post_order, "Post-edge polynomial: 1 (line) or 2 (quadratic)")
+      ->capture_default_str();
+  cmd->add_flag("--flat", o->flat, "Cubes: write the flattened spectra instead of the normalized");
+  cmd->add_option("--mask", o->mask,
+                  "Cubes: auto (drop pixels without a significant edge jump), none, or FILE.npy")
+      ->capture_default_str();
+  cmd->add_option("--mask-out", o->mask_out, "Cubes: also write the normalized pixels as uint8 .npy");
+  cmd->add_option("--dataset", o->dataset, "HDF5 dataset of the cube")->capture_default_str();
+  cmd->add_option("--axes", o->axes, "HDF5 axis order: hwe or ehw")->capture_default_str();
+  cmd->add_option("--threads", options.threads, "Threads (0 = all cores)");
+  cmd->callback([o, &options] {
+    if (detail::is_cube_path(o->input)) {
+      detail::normalize_cube_file(*o, options);
+    } else {
+      detail::normalize_spectrum_file(*o);
+    }
+  });
+}
+
+}  // namespace spectromine::cli

@@ -1,0 +1,52 @@
+// spectromine/io/json.hpp: JSON documents in and out (summary.json), via
+// nlohmann::json. Written through atomic_file; invalid UTF-8 in strings
+// (e.g. a file name in a legacy encoding) is replaced, never a failure.
+// Non-finite doubles become null (JSON has no NaN).
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "spectromine/error.hpp"
+#include "spectromine/io/atomic_file.hpp"
+
+namespace spectromine::io {
+
+// The text written by write_json (indent < 0: one line).
+inline std::string to_json_text(const nlohmann::json& document, int indent = 2) {
+  return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+inline void write_json(const std::filesystem::path& path, const nlohmann::json& document,
+                       int indent = 2) {
+  const std::string text = to_json_text(document, indent) + "\n";
+  atomic_file out(path);
+  {
+    std::ofstream f(out.temp_path(), std::ios::binary);
+    if (!f) throw io_error(path, "cannot open for writing");
+    f.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!f.flush()) throw io_error(path, "write failed (disk full?)");
+  }
+  out.commit();
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw io_error(path, "no such file");
+  if (std::filesystem::is_directory(path, ec)) throw io_error(path, "is a folder, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw io_error(path, "cannot open for reading");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw format_error(path, std::string("not valid JSON: ") + e.what());
+  }
+}
+
+}  // namespace spectromine::io

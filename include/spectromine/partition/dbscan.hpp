@@ -1,0 +1,487 @@
+// spectromine/partition/dbscan.hpp: exact DBSCAN (Ester et al. 1996) on
+// spectral images, the route of Duan et al. 2016 (docs/METHODS.md section 8).
+//
+// Definitions (eps, MinPts; distances are those of the index, by default the
+// Euclidean distance between standardized spectra, d^2 = 2 (1 - Pearson r)):
+//   core point    >= MinPts points within eps, ITSELF INCLUDED (the
+//                 convention of Ester et al. and scikit-learn's min_samples);
+//   clusters      connected components of the graph of cores, an edge when
+//                 two cores are within eps;
+//   border point  non-core with a core within eps: it joins ONE cluster, by
+//                 the rule below; with DBSCAN* (Campello et al. 2013) borders
+//                 are noise instead;
+//   noise         the rest: labels::outlier. Duan 2016 keep these inside the
+//                 sample as a real minority phase; the cluster pipeline later
+//                 gives them their own positive label (summary.json
+//                 "outlier_label").
+//
+// Determinism (same labels for every thread count and every index policy):
+//  * the index contract (index/concept.hpp) makes every neighbor SET exact;
+//  * clusters are numbered 1, 2, ... in increasing order of the smallest point
+//    index of their cores (expansion is seeded in point order), before any
+//    relabelling by size (analysis/summaries.hpp, docs/CLI.md);
+//  * BORDER RULE: a border joins the cluster of its NEAREST core neighbor
+//    (canonical distance), ties broken by the smaller point index. (Ester's
+//    original lets the expansion order decide, which is not reproducible.)
+//
+// Algorithm, O(n) memory (no neighbor lists, unlike scikit-learn's O(n^2)
+// worst case: scikit-learn issues #5275, #22531, #26726):
+//  1. core flags, in parallel: each query stops at MinPts neighbors;
+//  2. borders, in parallel: a non-core has < MinPts neighbors, so listing them
+//     all is cheap; remember its nearest core (a pair per border point);
+//  3. clusters: breadth-first expansion from each unlabelled core in point
+//     order, frontier queries in parallel batches; an erasable index forgets
+//     each core when it is reached, so a phase of m pixels costs O(m) reported
+//     neighbors instead of O(m^2) -- the difference between seconds and hours
+//     on a majority phase of 10^5 pixels whose pixels are all mutual
+//     neighbors. Non-erasable indexes work too (filtering by label), slower.
+// Memory: labels (int32) + core flags (uint8) + the frontier (<= n ids) + the
+// index (brute force: n floats; trees: n K floats) + features.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <queue>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+#include <nlohmann/json.hpp>
+
+#include "spectromine/core/concepts.hpp"
+#include "spectromine/core/cube_view.hpp"
+#include "spectromine/core/image.hpp"
+#include "spectromine/core/parallel.hpp"
+#include "spectromine/core/types.hpp"
+#include "spectromine/error.hpp"
+#include "spectromine/index/brute_force.hpp"
+#include "spectromine/index/concept.hpp"
+#include "spectromine/index/detail/projection.hpp"
+#include "spectromine/partition/concept.hpp"
+#include "spectromine/partition/detail/dbscan_auto_eps.hpp"
+#include "spectromine/preprocess/standardize.hpp"
+
+namespace spectromine::partition {
+
+// ------------------------------------------------------------ point level
+
+struct dbscan_run_options {
+  bool star = false;  // DBSCAN*: borders become noise
+  int threads = 0;    // 0 = all cores
+};
+
+struct dbscan_point_result {
+  std::vector<label_t> labels;      // per point: 1..clusters, or labels::outlier
+  std::vector<std::uint8_t> core;   // per point: 1 = core
+  label_t clusters = 0;
+  index_t cores = 0, borders = 0, noise = 0;
+};
+
+namespace detail {
+// Calls index queries for a contiguous run of query ids, batched when the
+// index can (one GEMM per batch for brute force).
+template <index::radius_searchable I, class Visit>
+void query_run(const I& idx, std::span<const index_t> queries, double eps, Visit&& visit) {
+  if constexpr (index::batch_radius_searchable<I>) {
+    idx.radius_search_batch(queries, eps, visit);
+  } else {
+    for (std::size_t k = 0; k < queries.size(); ++k)
+      idx.radius_search(queries[k], eps, [&](index_t j, double d) { return visit(k, j, d); });
+  }
+}
+}  // namespace detail
+
+// DBSCAN over the points of an index (built once by the caller). The index is
+// modified (points erased) when it is erasable: build a fresh one per run.
+template <index::radius_searchable I, progress_observer P = no_progress>
+dbscan_point_result dbscan_points(I& idx, double eps, index_t min_pts,
+                                  const dbscan_run_options& options = {}, P&& progress = {}) {
+  constexpr std::string_view component = "dbscan";
+  require(std::isfinite(eps) && eps > 0, component, "eps", "must be finite and > 0", eps);
+  require(min_pts >= 1, component, "min_pts", "must be >= 1", min_pts);
+  const int threads = resolve_threads(options.threads);
+  const index_t n = idx.size();
+  dbscan_point_result out;
+  out.labels.assign(static_cast<std::size_t>(n), 0);
+  out.core.assign(static_cast<std::size_t>(n), 0);
+  auto& labels = out.labels;
+  auto& core = out.core;
+  constexpr index_t batch = 64;
+
+  // 1. Core flags; each query stops at MinPts.
+  progress(std::string_view("dbscan: core points"), index_t{0}, n);
+  parallel_for(n, threads, 4 * batch, [&](index_t begin, index_t end, int worker) {
+    std::vector<index_t> qs;
+    std::vector<index_t> count;
+    for (index_t q0 = begin; q0 < end; q0 += batch) {
+      const index_t q1 = std::min(end, q0 + batch);
+      qs.resize(static_cast<std::size_t>(q1 - q0));
+      for (index_t q = q0; q < q1; ++q) qs[static_cast<std::size_t>(q - q0)] = q;
+      count.assign(qs.size(), 0);
+      detail::query_run(idx, std::span<const index_t>(qs), eps,
+                        [&](std::size_t k, index_t, double) { return ++count[k] < min_pts; });
+      for (std::size_t k = 0; k < qs.size(); ++k)
+        core[static_cast<std::size_t>(qs[k])] = count[k] >= min_pts ? 1 : 0;
+      if (worker == 0) progress(std::string_view("dbscan: core points"), q1 * threads, n);
+    }
+  });
+  progress(std::string_view("dbscan: core points"), n, n);
+
+  // 2. Borders: nearest core neighbor (ties: smaller index) of each non-core.
+  std::vector<std::vector<std::pair<index_t, index_t>>> anchors(static_cast<std::size_t>(threads));
+  if (!options.star) {
+    parallel_for(n, threads, 4 * batch, [&](index_t begin, index_t end, int worker) {
+      auto& mine = anchors[static_cast<std::size_t>(worker)];
+      for (index_t p = begin; p < end; ++p) {
+        if (core[static_cast<std::size_t>(p)]) continue;
+        index_t best = -1;
+        double best_d = std::numeric_limits<double>::infinity();
+        idx.radius_search(p, eps, [&](index_t j, double d) {
+          if (core[static_cast<std::size_t>(j)] && (d < best_d || (d == best_d && j < best))) {
+            best = j;
+            best_d = d;
+          }
+          return true;
+        });
+        if (best >= 0) mine.emplace_back(p, best);
+      }
+    });
+  }
+
+  // 3. Clusters: expansion from each unlabelled core, in point order.
+  if constexpr (index::erasable_index<I>) {
+    for (index_t p = 0; p < n; ++p)
+      if (!core[static_cast<std::size_t>(p)]) idx.erase(p);
+  }
+  auto forget = [&](index_t j) {
+    if constexpr (index::erasable_index<I>) idx.erase(j);
+  };
+  std::vector<index_t> frontier;
+  std::vector<std::vector<index_t>> found(static_cast<std::size_t>(threads));
+  const index_t frontier_batch = 256 * static_cast<index_t>(threads);
+  label_t cluster = 0;
+  index_t reached = 0;
+  progress(std::string_view("dbscan: clusters"), index_t{0}, n);
+  for (index_t seed = 0; seed < n; ++seed) {
+    if (!core[static_cast<std::size_t>(seed)] || labels[static_cast<std::size_t>(seed)] != 0) continue;
+    require(cluster < std::numeric_limits<label_t>::max(), component, "clusters",
+            "must fit in int32 labels", cluster);
+    ++cluster;
+    labels[static_cast<std::size_t>(seed)] = cluster;
+    forget(seed);
+    frontier.assign(1, seed);
+    std::size_t head = 0;
+    while (head < frontier.size()) {
+      const index_t count =
+          std::min<index_t>(frontier_batch, static_cast<index_t>(frontier.size() - head));
+      const std::span<const index_t> todo(frontier.data() + head, static_cast<std::size_t>(count));
+      head += static_cast<std::size_t>(count);
+      for (auto& f : found) f.clear();
+      // Small frontiers run inline: thread start-up would cost more than the queries.
+      const int use = count < 64 ? 1 : threads;
+      parallel_for(count, use, 16, [&](index_t begin, index_t end, int worker) {
+        auto& mine = found[static_cast<std::size_t>(worker)];
+        for (index_t q0 = begin; q0 < end; q0 += batch) {
+          const index_t q1 = std::min(end, q0 + batch);
+          detail::query_run(idx, todo.subspan(static_cast<std::size_t>(q0), static_cast<std::size_t>(q1 - q0)),
+                            eps, [&](std::size_t, index_t j, double) {
+                              if (core[static_cast<std::size_t>(j)] &&
+                                  labels[static_cast<std::size_t>(j)] == 0)
+                                mine.push_back(j);
+                              return true;
+                            });
+        }
+      });
+      for (const auto& f : found)
+        for (index_t j : f) {
+          if (labels[static_cast<std::size_t>(j)] != 0) continue;
+          labels[static_cast<std::size_t>(j)] = cluster;
+          forget(j);
+          frontier.push_back(j);
+        }
+    }
+    reached += static_cast<index_t>(frontier.size());
+    progress(std::string_view("dbscan: clusters"), reached, n);
+  }
+  out.clusters = cluster;
+
+  // Borders take their anchor's cluster; the rest is noise.
+  for (const auto& list : anchors)
+    for (const auto& [p, a] : list) labels[static_cast<std::size_t>(p)] = labels[static_cast<std::size_t>(a)];
+  for (index_t p = 0; p < n; ++p) {
+    auto& l = labels[static_cast<std::size_t>(p)];
+    if (core[static_cast<std::size_t>(p)]) {
+      ++out.cores;
+    } else if (l > 0) {
+      ++out.borders;
+    } else {
+      l = labels::outlier;
+      ++out.noise;
+    }
+  }
+  progress(std::string_view("dbscan: clusters"), n, n);
+  return out;
+}
+
+// Distance of each sampled point to its k-th nearest neighbor (itself
+// counted, so k = MinPts gives the core-distance), sorted decreasing: the
+// "k-distance plot" of Ester et al. for those who want to look at eps. The
+// sample is `sample` points evenly spaced (all when sample >= n). Brute force,
+// float32 products refined by the canonical distance for the k kept.
+inline std::vector<double> dbscan_k_distances(index::feature_view f, index_t k, index_t sample = 2000,
+                                              int threads = 0) {
+  constexpr std::string_view component = "dbscan k-distance";
+  index::validate_features(f, component);
+  require(k >= 1 && k <= f.size, component, "k", "must be in 1..point count", k);
+  require(sample >= 1, component, "sample", "must be >= 1", sample);
+  const index_t m = std::min(sample, f.size);
+  std::vector<double> out(static_cast<std::size_t>(m));
+  // A few more than k by float32 estimate, then exact distances decide.
+  const index_t keep = std::min<index_t>(f.size, k + 8);
+  parallel_for(m, threads, 8, [&](index_t s0, index_t s1, int) {
+    std::vector<std::pair<float, index_t>> heap;
+    for (index_t s = s0; s < s1; ++s) {
+      const index_t q = static_cast<index_t>((static_cast<double>(s) + 0.5) *
+                                             static_cast<double>(f.size) / static_cast<double>(m));
+      heap.clear();
+      const float* a = f.row_pointer(q);
+      for (index_t j = 0; j < f.size; ++j) {
+        const float* b = f.row_pointer(j);
+        float d = 0;
+        for (index_t t = 0; t < f.dim; ++t) d += (a[t] - b[t]) * (a[t] - b[t]);
+        if (static_cast<index_t>(heap.size()) < keep) {
+          heap.emplace_back(d, j);
+          std::push_heap(heap.begin(), heap.end());
+        } else if (d < heap.front().first) {
+          std::pop_heap(heap.begin(), heap.end());
+          heap.back() = {d, j};
+          std::push_heap(heap.begin(), heap.end());
+        }
+      }
+      std::vector<double> exact;
+      exact.reserve(heap.size());
+      for (const auto& [d, j] : heap) exact.push_back(index::canonical_squared_distance(f, q, j));
+      std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end());
+      out[static_cast<std::size_t>(s)] = std::sqrt(exact[static_cast<std::size_t>(k - 1)]);
+    }
+  });
+  std::sort(out.begin(), out.end(), std::greater<>());
+  return out;
+}
+
+// ------------------------------------------------------------ image level
+
+// Standardized spectra of the usable sample pixels as features, and which
+// pixel each row is. Pixels that cannot be standardized (NaN / Inf anywhere,
+// or constant) are "rejected": counted and left unlabeled (no direction, no
+// Pearson similarity; not a phase).
+struct dbscan_features {
+  index::feature_matrix features;
+  std::vector<index_t> pixel;   // row -> pixel (row-major)
+  index_t masked = 0;           // mask == 0
+  index_t rejected = 0;         // in the mask but not standardizable
+};
+
+template <class T>
+dbscan_features standardized_features(cube_view<const T> cube, mask_view mask, int threads = 0) {
+  constexpr std::string_view component = "dbscan";
+  const bool use_mask = mask.pixel_count() > 0;
+  dbscan_features out;
+  for (index_t p = 0; p < cube.pixel_count(); ++p) {
+    if (use_mask && mask[p] == 0) {
+      ++out.masked;
+      continue;
+    }
+    out.pixel.push_back(p);
+  }
+  require(cube.bands() >= 2, component, "bands", "must be >= 2", cube.bands());
+  out.features.resize(static_cast<index_t>(out.pixel.size()), cube.bands());
+  std::vector<std::uint8_t> ok(out.pixel.size(), 0);
+  parallel_for(static_cast<index_t>(out.pixel.size()), threads, 1024, [&](index_t b, index_t e, int) {
+    std::vector<double> in(static_cast<std::size_t>(cube.bands()));
+    for (index_t r = b; r < e; ++r) {
+      const auto s = cube.spectrum(out.pixel[static_cast<std::size_t>(r)]);
+      std::copy(s.begin(), s.end(), in.begin());
+      ok[static_cast<std::size_t>(r)] =
+          standardize(std::span<const double>(in), out.features.row(r)) ? 1 : 0;
+    }
+  });
+  // Compact away rejected rows (in place, order kept).
+  index_t w = 0;
+  for (index_t r = 0; r < static_cast<index_t>(out.pixel.size()); ++r) {
+    if (!ok[static_cast<std::size_t>(r)]) {
+      ++out.rejected;
+      continue;
+    }
+    if (w != r) {
+      std::copy(out.features.row_pointer(r), out.features.row_pointer(r) + cube.bands(),
+                out.features.row_pointer(w));
+      out.pixel[static_cast<std::size_t>(w)] = out.pixel[static_cast<std::size_t>(r)];
+    }
+    ++w;
+  }
+  if (w != static_cast<index_t>(out.pixel.size())) {
+    index::feature_matrix compact(w, cube.bands());
+    for (index_t r = 0; r < w; ++r)
+      std::copy(out.features.row_pointer(r), out.features.row_pointer(r) + cube.bands(),
+                compact.row_pointer(r));
+    out.features = std::move(compact);
+    out.pixel.resize(static_cast<std::size_t>(w));
+  }
+  return out;
+}
+
+struct dbscan_options {
+  // Radius in the feature space (Euclidean distance between standardized
+  // spectra: sqrt(2 (1 - r))). Unset = auto: from the noise model
+  // (dbscan_auto_eps, options below).
+  std::optional<double> eps;
+  // MinPts, the point itself included. 0 = auto: smallest_region.
+  index_t min_pts = 0;
+  // The smallest region (pixels) worth reporting as a phase. A region of m
+  // pixels of one spectrum are mutual neighbors (eps covers noise pairs), so
+  // each has m neighbors: its pixels are cores iff m >= MinPts. Default 23:
+  // the P_num of the default window-core repair (5 x 5 window, >= 23 pixels),
+  // below which the repair would not keep a region anyway.
+  index_t smallest_region = 23;
+  bool star = false;          // DBSCAN*: borders become noise
+  index_t components = 0;     // 0: cluster standardized spectra; K > 0: their top-K PCA features
+  index_t pca_sample = 20000; // pixels used to fit the PCA when components > 0
+  int threads = 0;
+  dbscan_auto_eps_options auto_eps{};
+
+  void validate() const {
+    constexpr std::string_view c = "dbscan";
+    if (eps) require(std::isfinite(*eps) && *eps > 0, c, "eps", "must be finite and > 0", *eps);
+    require(min_pts >= 0, c, "min_pts", "must be >= 1 (or 0 = auto)", min_pts);
+    require(smallest_region >= 1, c, "smallest_region", "must be >= 1", smallest_region);
+    require(components >= 0, c, "components", "must be >= 0 (0 = full spectra)", components);
+    require(pca_sample >= 2, c, "pca_sample", "must be >= 2", pca_sample);
+    require(threads >= 0, c, "threads", "must be >= 0 (0 = all cores)", threads);
+    if (!eps) auto_eps.validate();
+  }
+  index_t resolved_min_pts() const { return min_pts > 0 ? min_pts : smallest_region; }
+};
+
+// The partitioner: DBSCAN on a normalized cube with a chosen index policy.
+template <index::index_policy Index = index::brute_force_policy>
+class dbscan {
+ public:
+  explicit dbscan(dbscan_options options = {}, Index index = {})
+      : options_(std::move(options)), index_(std::move(index)) {}
+
+  const dbscan_options& options() const noexcept { return options_; }
+
+  template <class T>
+  partition_report partition(cube_view<const T> cube, mask_view mask, label_view labels) const {
+    return partition(cube, mask, labels, no_progress{});
+  }
+  // A writable view is read only.
+  template <class T>
+    requires(!std::is_const_v<T>)
+  partition_report partition(cube_view<T> cube, mask_view mask, label_view labels) const {
+    return partition(cube_view<const T>(cube), mask, labels, no_progress{});
+  }
+
+  template <class T, progress_observer P>
+  partition_report partition(cube_view<const T> cube, mask_view mask, label_view labels,
+                             P&& progress) const {
+    constexpr std::string_view component = "dbscan";
+    using clock = std::chrono::steady_clock;
+    options_.validate();
+    require(labels.shape() == cube.shape(), component, "labels shape",
+            "must equal the cube's image shape", labels.pixel_count());
+    if (mask.pixel_count() > 0)
+      require(mask.shape() == cube.shape(), component, "mask shape",
+              "must equal the cube's image shape", mask.pixel_count());
+    const int threads = resolve_threads(options_.threads);
+    const auto t0 = clock::now();
+    auto seconds = [](clock::time_point a, clock::time_point b) {
+      return std::chrono::duration<double>(b - a).count();
+    };
+
+    dbscan_features feat = standardized_features(cube, mask, threads);
+    nlohmann::json params;
+    params["features"] = options_.components > 0 ? "pca of standardized spectra"
+                                                 : "standardized spectra";
+    params["distance"] = "euclidean between standardized spectra: sqrt(2 (1 - pearson r))";
+    std::optional<index::detail::projection> proj;
+    if (options_.components > 0 && feat.features.size() > 0) {
+      require(options_.components <= cube.bands(), component, "components",
+              "must be <= the band count " + std::to_string(cube.bands()), options_.components);
+      proj = index::detail::fit_projection(feat.features.view(), options_.components,
+                                           options_.pca_sample);
+      std::vector<float> y = index::detail::project_points(feat.features.view(), *proj, threads);
+      const index_t k = proj->basis.cols();
+      index::feature_matrix projected(feat.features.size(), k);
+      for (index_t r = 0; r < projected.size(); ++r)
+        std::copy(y.data() + r * k, y.data() + (r + 1) * k, projected.row_pointer(r));
+      feat.features = std::move(projected);
+      params["components"] = k;
+      params["explained_variance"] = proj->explained;
+    } else {
+      params["components"] = 0;
+    }
+    const auto t1 = clock::now();
+
+    double eps = 0;
+    if (options_.eps) {
+      eps = *options_.eps;
+      params["eps_source"] = "user";
+    } else {
+      const auto a = dbscan_auto_eps(cube, mask, options_.auto_eps,
+                                     proj && !proj->identity ? &proj->basis : nullptr, threads);
+      eps = a.eps;
+      params["eps_source"] = "auto";
+      params["auto_eps"] = options_.auto_eps.to_json();
+      params["auto_eps"]["median_noise_distance"] = a.median;
+      params["auto_eps"]["pixels"] = a.pixels;
+      params["auto_eps"]["samples"] = a.samples;
+    }
+    const index_t min_pts = options_.resolved_min_pts();
+    params["eps"] = eps;
+    params["min_pts"] = min_pts;
+    params["min_pts_source"] = options_.min_pts > 0 ? "user" : "smallest_region";
+    params["smallest_region"] = options_.smallest_region;
+    params["star"] = options_.star;
+    params["index"] = Index::name;
+    const auto t2 = clock::now();
+
+    for (index_t r = 0; r < labels.rows(); ++r)
+      std::fill(labels.row(r).begin(), labels.row(r).end(), labels::unlabeled);
+    partition_report report;
+    report.method = "dbscan";
+    dbscan_point_result result;
+    if (feat.features.size() > 0) {
+      auto idx = index_.build(feat.features.view(), threads);
+      const auto t3 = clock::now();
+      params["seconds_index"] = seconds(t2, t3);
+      result = dbscan_points(idx, eps, min_pts, dbscan_run_options{options_.star, threads},
+                             progress);
+      params["seconds_dbscan"] = seconds(t3, clock::now());
+    }
+    for (std::size_t r = 0; r < feat.pixel.size(); ++r) labels[feat.pixel[r]] = result.labels[r];
+    params["core_points"] = result.cores;
+    params["border_points"] = result.borders;
+    params["noise_points"] = result.noise;
+    params["masked_pixels"] = feat.masked;
+    params["rejected_pixels"] = feat.rejected;
+    params["seconds_features"] = seconds(t0, t1);
+    params["seconds_eps"] = seconds(t1, t2);
+    report.parameters = std::move(params);
+    report.clusters = result.clusters;
+    return report;
+  }
+
+ private:
+  dbscan_options options_;
+  Index index_;
+};
+
+}  // namespace spectromine::partition

@@ -1,0 +1,460 @@
+// spectromine/partition/detail/nearest_site_kernels.hpp: the float32 kernels
+// behind partition::nearest_site_index (private; see nearest_site.hpp for the
+// contract and the error analysis).
+//
+// Two strategies label a run of pixels (all of one image row, or part of it):
+//   - brute force: a GEMM-like micro-kernel (MR pixels x NR site vectors,
+//     reduction over energies) fused with a running top-2 per lane, so the
+//     pixel x site score matrix never leaves the registers;
+//   - pruned: project the centred pixel on the top principal directions of
+//     the sites, bound every site's score from above by
+//         a_s . b + rho_s rho_x   (Cauchy-Schwarz on the residuals)
+//     and evaluate exactly (float) only the sites whose bound reaches the
+//     exact score of the best approximate site. Sites live near a ~3-D
+//     manifold (Ito 2024), so most sites are never touched.
+// Both return, per pixel, either a site whose float score beats every other
+// site by more than twice the rigorous float error bound, or a short list of
+// near-tied candidates (or "fall back") that the caller settles in double
+// precision against the original pixel values.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "spectromine/core/types.hpp"
+#include "spectromine/partition/detail/simd.hpp"
+
+namespace spectromine::partition::detail {
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+// Site data packed for one vector width W (built once by nearest_site_index).
+struct packed_sites {
+  int width = 0;                // W: lanes of the kernel this packing is for
+  index_t sites = 0;            // S
+  index_t bands = 0;            // E
+  index_t bands_padded = 0;     // E rounded up to 16 (zero padded)
+  index_t panel_count = 0;      // ceil(S / W)
+  const float* rows = nullptr;    // S x bands_padded, unit standardized sites
+  const float* panels = nullptr;  // panel_count x (E x W): site vectors transposed
+  index_t components = 0;         // k (0 = no pruning data)
+  index_t components_padded = 0;  // k rounded up to W
+  const float* basis_t = nullptr;     // bands_padded x components_padded
+  const float* basis = nullptr;       // components x bands_padded
+  const float* coef_panels = nullptr; // panel_count x (k x W): a_s = V^T z_s
+  const float* rho = nullptr;         // panel_count * W: ||z_s - V a_s||, rounded up (0 pad)
+  float delta_factor = 0;   // |float score - exact score| <= delta_factor * ||x||_2
+  float margin_factor = 0;  // |float bound - exact bound| <= margin_factor * ||x||_2
+};
+
+// Per-thread scratch and the kernel's report on what is left to the caller.
+struct kernel_scratch {
+  std::vector<float> x;         // MR x bands_padded pixel copies
+  std::vector<float> xc;        // centred pixel
+  std::vector<float> b;         // projection coefficients
+  std::vector<float> ub;        // per-site upper bounds of one pixel
+  std::vector<float> state;     // brute force: per-lane top-2 state
+  std::vector<std::int32_t> cand;
+  std::vector<float> cand_score;
+  // Pixels (indices in the run) whose float pass was inconclusive:
+  std::vector<index_t> fallback;         // settle against every site in double
+  std::vector<index_t> recheck;          // settle among recheck_sites[offsets[i]..offsets[i+1])
+  std::vector<index_t> recheck_offsets;  // size recheck.size() + 1 once non-empty
+  std::vector<std::int32_t> recheck_sites;
+  // Counters (statistics for the report and the benchmarks).
+  std::int64_t pixels = 0;
+  std::int64_t exact_evaluations = 0;
+
+  void reset_run() {
+    fallback.clear();
+    recheck.clear();
+    recheck_offsets.assign(1, 0);
+    recheck_sites.clear();
+  }
+};
+
+// A pixel the float path cannot handle reliably: non-finite values, float
+// overflow/underflow of the norm, or constant after conversion to float.
+template <int W>
+[[gnu::always_inline]] inline bool load_pixel(const float* src, index_t bands, index_t padded,
+                                              float* dst, float& sum, float& sumsq) noexcept {
+  using V = simd<W>;
+  using vf = typename V::vf;
+  vf s{}, q{}, lo = V::splat(src[0]), hi = lo;
+  index_t i = 0;
+  for (; i + W <= bands; i += W) {
+    const vf v = V::load(src + i);
+    V::store(dst + i, v);
+    s += v;
+    q += v * v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  float ssum = V::hsum(s), ssq = V::hsum(q), mn = V::hmax(-lo), mx = V::hmax(hi);
+  mn = -mn;
+  for (; i < bands; ++i) {
+    const float v = src[i];
+    dst[i] = v;
+    ssum += v;
+    ssq += v * v;
+    mn = std::min(mn, v);
+    mx = std::max(mx, v);
+  }
+  for (; i < padded; ++i) dst[i] = 0.0f;
+  sum = ssum;
+  sumsq = ssq;
+  // NaN fails every comparison below; overflow makes ssq infinite; tiny
+  // values make the relative error analysis invalid (subnormals).
+  return std::isfinite(ssum) && std::isfinite(ssq) && ssq > 1e-30f && mx > mn;
+}
+
+template <int W>
+[[gnu::always_inline]] inline float dot_padded(const float* a, const float* b,
+                                               index_t padded) noexcept {
+  using V = simd<W>;
+  using vf = typename V::vf;
+  vf acc0{}, acc1{};
+  index_t i = 0;
+  for (; i + 2 * W <= padded; i += 2 * W) {
+    acc0 += V::load(a + i) * V::load(b + i);
+    acc1 += V::load(a + i + W) * V::load(b + i + W);
+  }
+  for (; i < padded; i += W) acc0 += V::load(a + i) * V::load(b + i);
+  return V::hsum(acc0 + acc1);
+}
+
+// Settles one pixel from its evaluated candidates: a unique winner when every
+// other candidate is more than 2 delta below the best, else a recheck list.
+inline void settle(kernel_scratch& sc, index_t pixel, float delta, label_t* out) {
+  float best = -std::numeric_limits<float>::infinity();
+  std::int32_t best_site = -1;
+  for (std::size_t c = 0; c < sc.cand.size(); ++c) {
+    const float t = sc.cand_score[c];
+    if (t > best || (t == best && sc.cand[c] < best_site)) {
+      best = t;
+      best_site = sc.cand[c];
+    }
+  }
+  const float floor = best - 2.0f * delta;
+  std::size_t near = 0;
+  for (std::size_t c = 0; c < sc.cand.size(); ++c) near += sc.cand_score[c] >= floor;
+  if (near <= 1) {
+    out[pixel] = best_site + 1;
+    return;
+  }
+  sc.recheck.push_back(pixel);
+  for (std::size_t c = 0; c < sc.cand.size(); ++c)
+    if (sc.cand_score[c] >= floor) sc.recheck_sites.push_back(sc.cand[c]);
+  sc.recheck_offsets.push_back(static_cast<index_t>(sc.recheck_sites.size()));
+  out[pixel] = -1;
+}
+
+// Every site, float, exactly as the brute-force kernel would (used when the
+// fused top-2 of the brute-force kernel saw a near tie).
+template <int W>
+[[gnu::always_inline]] inline void all_candidates(const packed_sites& ps, const float* x,
+                                                  kernel_scratch& sc) {
+  sc.cand.clear();
+  sc.cand_score.clear();
+  for (index_t s = 0; s < ps.sites; ++s) {
+    sc.cand.push_back(static_cast<std::int32_t>(s));
+    sc.cand_score.push_back(dot_padded<W>(ps.rows + s * ps.bands_padded, x, ps.bands_padded));
+  }
+  sc.exact_evaluations += ps.sites;
+}
+
+// ---------------------------------------------------------------- pruned
+template <int W>
+[[gnu::always_inline]] inline void label_run_pruned(const packed_sites& ps, const float* first,
+                                                    index_t stride, index_t count,
+                                                    const std::uint8_t* mask, label_t* out,
+                                                    kernel_scratch& sc) {
+  using V = simd<W>;
+  using vf = typename V::vf;
+  using vi = typename V::vi;
+  const index_t E = ps.bands, Ep = ps.bands_padded, k = ps.components,
+                kp = ps.components_padded, S = ps.sites, panels = ps.panel_count;
+  float* x = sc.x.data();
+  float* xc = sc.xc.data();
+  float* b = sc.b.data();
+  float* ub = sc.ub.data();
+  for (index_t p = 0; p < count; ++p) {
+    if (mask && !mask[p]) {
+      out[p] = labels::unlabeled;
+      continue;
+    }
+    float sum = 0, sumsq = 0;
+    if (!load_pixel<W>(first + p * stride, E, Ep, x, sum, sumsq)) {
+      sc.fallback.push_back(p);
+      out[p] = -1;
+      continue;
+    }
+    ++sc.pixels;
+    const float norm = std::sqrt(sumsq);
+    const float delta = ps.delta_factor * norm;
+    const float margin = ps.margin_factor * norm;
+    const float mean = sum / static_cast<float>(E);
+    // Centre (the sites are centred, so only the centred pixel's residual
+    // outside the principal subspace can raise a score).
+    {
+      const vf m = V::splat(mean);
+      index_t i = 0;
+      for (; i + W <= E; i += W) V::store(xc + i, V::load(x + i) - m);
+      for (; i < E; ++i) xc[i] = x[i] - mean;
+      for (; i < Ep; ++i) xc[i] = 0.0f;
+    }
+    // b = V^T xc, vectorized over components.
+    for (index_t j = 0; j < kp; j += W) V::store(b + j, vf{});
+    for (index_t i = 0; i < E; ++i) {
+      const vf xi = V::splat(xc[i]);
+      const float* row = ps.basis_t + i * kp;
+      for (index_t j = 0; j < kp; j += W) V::store(b + j, V::load(b + j) + xi * V::load(row + j));
+    }
+    // rho_x = ||xc - V b||, vectorized over energies.
+    float rho_x;
+    {
+      vf q{};
+      for (index_t i = 0; i < Ep; i += W) {
+        vf r = V::load(xc + i);
+        for (index_t j = 0; j < k; ++j) r -= V::splat(b[j]) * V::load(ps.basis + j * Ep + i);
+        q += r * r;
+      }
+      rho_x = std::sqrt(V::hsum(q));
+    }
+    // Pass 1: upper bounds of every site; seed = best approximate score.
+    const vf vrho = V::splat(rho_x);
+    vf best_approx = V::splat(-std::numeric_limits<float>::infinity());
+    vi best_idx = V::splat_i(0);
+    vi idx = V::iota();
+    const vi step = V::splat_i(W);
+    for (index_t q = 0; q < panels; ++q) {
+      const float* cp = ps.coef_panels + q * k * W;
+      vf acc{};
+      for (index_t j = 0; j < k; ++j) acc += V::splat(b[j]) * V::load(cp + j * W);
+      V::store(ub + q * W, acc + V::load(ps.rho + q * W) * vrho);
+      const vi gt = acc > best_approx;
+      best_approx = gt ? acc : best_approx;
+      best_idx = gt ? idx : best_idx;
+      idx += step;
+    }
+    std::int32_t seed = 0;
+    {
+      float bv = -std::numeric_limits<float>::infinity();
+      for (int l = 0; l < W; ++l)
+        if (best_idx[l] < S && best_approx[l] > bv) {
+          bv = best_approx[l];
+          seed = best_idx[l];
+        }
+    }
+    sc.cand.clear();
+    sc.cand_score.clear();
+    const float t_seed = dot_padded<W>(ps.rows + seed * Ep, x, Ep);
+    sc.cand.push_back(seed);
+    sc.cand_score.push_back(t_seed);
+    // Pass 2: exact float scores only where the bound can reach the seed.
+    // Site s cannot win when ub_s + margin < t_seed - delta (its exact score
+    // is below the seed's); see nearest_site.hpp for the error analysis.
+    const vf thr = V::splat(t_seed - delta - margin);
+    for (index_t q = 0; q < panels; ++q) {
+      const vi hit = V::load(ub + q * W) >= thr;
+      if (!V::any(hit)) continue;
+      for (int l = 0; l < W; ++l) {
+        const index_t s = q * W + l;
+        if (!hit[l] || s >= S || s == seed) continue;
+        sc.cand.push_back(static_cast<std::int32_t>(s));
+        sc.cand_score.push_back(dot_padded<W>(ps.rows + s * Ep, x, Ep));
+      }
+    }
+    sc.exact_evaluations += static_cast<std::int64_t>(sc.cand.size());
+    settle(sc, p, delta, out);
+  }
+}
+
+// ----------------------------------------------------------- brute force
+// MR pixels x NR vectors of W sites per register tile.
+template <int W, int MR, int NR>
+[[gnu::always_inline]] inline void brute_tile(const packed_sites& ps, const float* xs,
+                                              index_t q0, float* state) {
+  using V = simd<W>;
+  using vf = typename V::vf;
+  using vi = typename V::vi;
+  const index_t E = ps.bands, Ep = ps.bands_padded;
+  vf acc[MR][NR];
+  for (int p = 0; p < MR; ++p)
+    for (int v = 0; v < NR; ++v) acc[p][v] = vf{};
+  const float* pan = ps.panels + q0 * E * W;
+  for (index_t e = 0; e < E; ++e) {
+    vf sv[NR];
+    for (int v = 0; v < NR; ++v) sv[v] = V::load(pan + (v * E + e) * W);
+    for (int p = 0; p < MR; ++p) {
+      const vf xe = V::splat(xs[p * Ep + e]);
+      for (int v = 0; v < NR; ++v) acc[p][v] += xe * sv[v];
+    }
+  }
+  // Fused top-2 per lane: state per pixel = best1[W], best2[W], idx1[W].
+  const vi S = V::splat_i(static_cast<std::int32_t>(ps.sites));
+  for (int v = 0; v < NR; ++v) {
+    const vi sid = V::splat_i(static_cast<std::int32_t>((q0 + v) * W)) + V::iota();
+    const vi valid = sid < S;
+    for (int p = 0; p < MR; ++p) {
+      float* st = state + p * 3 * W;
+      const vf b1 = V::load(st), b2 = V::load(st + W);
+      vi i1;
+      std::memcpy(&i1, st + 2 * W, sizeof i1);
+      const vf t = acc[p][v];
+      const vf lo = t < b1 ? t : b1;
+      const vf nb2 = (valid & (lo > b2)) ? lo : b2;
+      const vi gt = valid & (t > b1);
+      const vf nb1 = gt ? t : b1;
+      const vi ni1 = gt ? sid : i1;
+      V::store(st, nb1);
+      V::store(st + W, nb2);
+      std::memcpy(st + 2 * W, &ni1, sizeof ni1);
+    }
+  }
+}
+
+template <int W, int MR, int NR>
+[[gnu::always_inline]] inline void label_run_brute(const packed_sites& ps, const float* first,
+                                                   index_t stride, index_t count,
+                                                   const std::uint8_t* mask, label_t* out,
+                                                   kernel_scratch& sc) {
+  const index_t E = ps.bands, Ep = ps.bands_padded, panels = ps.panel_count;
+  float* state = sc.state.data();
+  index_t p = 0;
+  while (p < count) {
+    // Gather up to MR valid pixels.
+    index_t ids[MR];
+    float norms[MR];
+    int m = 0;
+    for (; p < count && m < MR; ++p) {
+      if (mask && !mask[p]) {
+        out[p] = labels::unlabeled;
+        continue;
+      }
+      float sum = 0, sumsq = 0;
+      if (!load_pixel<W>(first + p * stride, E, Ep, sc.x.data() + m * Ep, sum, sumsq)) {
+        sc.fallback.push_back(p);
+        out[p] = -1;
+        continue;
+      }
+      ids[m] = p;
+      norms[m] = std::sqrt(sumsq);
+      ++m;
+    }
+    if (m == 0) continue;
+    for (int i = m; i < MR; ++i)  // idle rows compute on a copy of row 0
+      std::copy_n(sc.x.data(), Ep, sc.x.data() + i * Ep);
+    for (int i = 0; i < MR; ++i) {
+      float* st = state + i * 3 * W;
+      for (int l = 0; l < W; ++l) {
+        st[l] = -std::numeric_limits<float>::infinity();
+        st[W + l] = -std::numeric_limits<float>::infinity();
+        const std::int32_t zero = 0;
+        std::memcpy(st + 2 * W + l, &zero, sizeof zero);
+      }
+    }
+    index_t q = 0;
+    for (; q + NR <= panels; q += NR) brute_tile<W, MR, NR>(ps, sc.x.data(), q, state);
+    for (; q < panels; ++q) brute_tile<W, MR, 1>(ps, sc.x.data(), q, state);
+    for (int i = 0; i < m; ++i) {
+      ++sc.pixels;
+      const float* st = state + i * 3 * W;
+      float best = -std::numeric_limits<float>::infinity(), second = best;
+      std::int32_t best_site = 0;
+      int best_lane = -1;
+      for (int l = 0; l < W; ++l) {
+        std::int32_t id;
+        std::memcpy(&id, st + 2 * W + l, sizeof id);
+        if (st[l] > best || (st[l] == best && id < best_site)) {
+          best = st[l];
+          best_site = id;
+          best_lane = l;
+        }
+      }
+      for (int l = 0; l < W; ++l) {
+        second = std::max(second, st[W + l]);
+        if (l != best_lane) second = std::max(second, st[l]);
+      }
+      sc.exact_evaluations += ps.sites;
+      const float delta = ps.delta_factor * norms[i];
+      if (second < best - 2.0f * delta) {
+        out[ids[i]] = best_site + 1;
+      } else {
+        all_candidates<W>(ps, sc.x.data() + i * Ep, sc);
+        settle(sc, ids[i], delta, out);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------- entry points
+// Labels `count` pixels starting at `first` (pixel stride `stride` floats),
+// `mask` (may be null) 1 = sample. out[p] = site id + 1, labels::unlabeled
+// for masked pixels, or -1 with p listed in sc.fallback / sc.recheck.
+using run_function = void (*)(const packed_sites&, const float*, index_t, index_t,
+                              const std::uint8_t*, label_t*, kernel_scratch&);
+
+#define SPECTROMINE_AVX512_TARGET \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#define SPECTROMINE_AVX2_TARGET __attribute__((target("avx2,fma")))
+
+SPECTROMINE_AVX512_TARGET inline void run_pruned_avx512(const packed_sites& ps, const float* f,
+                                                        index_t st, index_t n,
+                                                        const std::uint8_t* m, label_t* o,
+                                                        kernel_scratch& sc) {
+  label_run_pruned<16>(ps, f, st, n, m, o, sc);
+}
+SPECTROMINE_AVX512_TARGET inline void run_brute_avx512(const packed_sites& ps, const float* f,
+                                                       index_t st, index_t n,
+                                                       const std::uint8_t* m, label_t* o,
+                                                       kernel_scratch& sc) {
+  label_run_brute<16, 4, 4>(ps, f, st, n, m, o, sc);
+}
+SPECTROMINE_AVX2_TARGET inline void run_pruned_avx2(const packed_sites& ps, const float* f,
+                                                    index_t st, index_t n, const std::uint8_t* m,
+                                                    label_t* o, kernel_scratch& sc) {
+  label_run_pruned<8>(ps, f, st, n, m, o, sc);
+}
+SPECTROMINE_AVX2_TARGET inline void run_brute_avx2(const packed_sites& ps, const float* f,
+                                                   index_t st, index_t n, const std::uint8_t* m,
+                                                   label_t* o, kernel_scratch& sc) {
+  label_run_brute<8, 4, 2>(ps, f, st, n, m, o, sc);
+}
+// Portable builds (no AVX2 at compile time): 4-lane vectors, whatever the
+// compiler's baseline makes of them.
+inline void run_pruned_generic(const packed_sites& ps, const float* f, index_t st, index_t n,
+                               const std::uint8_t* m, label_t* o, kernel_scratch& sc) {
+  label_run_pruned<4>(ps, f, st, n, m, o, sc);
+}
+inline void run_brute_generic(const packed_sites& ps, const float* f, index_t st, index_t n,
+                              const std::uint8_t* m, label_t* o, kernel_scratch& sc) {
+  label_run_brute<4, 2, 2>(ps, f, st, n, m, o, sc);
+}
+
+#undef SPECTROMINE_AVX512_TARGET
+#undef SPECTROMINE_AVX2_TARGET
+
+inline bool cpu_has_avx512() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
+inline bool cpu_has_avx2() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+#pragma GCC diagnostic pop
+
+}  // namespace spectromine::partition::detail

@@ -1,0 +1,288 @@
+// spectromine/partition/kmeans.hpp: k-means, the baseline partitioner.
+//
+// Seeding: k-means++ (Arthur & Vassilvitskii 2007): the first centre is a
+// uniformly drawn sample pixel, each next one a pixel drawn with probability
+// proportional to its squared distance to the nearest centre so far. Random
+// numbers come from core/random.hpp (seed, stream 0) through Boost.Random, so a
+// seed gives the same centres on every platform and for any thread count.
+// Then Lloyd iterations until no label changes, the largest centre shift
+// falls below `tolerance` (relative to the data's RMS norm), or
+// max_iterations. A cluster that empties is re-seeded at the pixel farthest
+// from its centre (ties: lowest pixel index).
+//
+// Distances: ||x||^2 - 2 x.c + ||c||^2 with x.C computed for blocks of 256
+// pixels as one matrix product (Eigen GEMM). Blocks are fixed by pixel index,
+// not by thread, and centre sums are accumulated per band in pixel order, so
+// labels are identical for any thread count. Ties between centres go to the
+// lower label.
+//
+// Pixels: masked pixels and pixels with a non-finite value get
+// labels::unlabeled (the report counts the latter). Labels are 1..k.
+// The CLI standardizes spectra first (mean 0, norm 1: squared Euclidean
+// distance is then 2 (1 - Pearson r), the metric of both papers).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <boost/random/uniform_real_distribution.hpp>
+#include <nlohmann/json.hpp>
+
+#include "spectromine/core/concepts.hpp"
+#include "spectromine/core/cube_view.hpp"
+#include "spectromine/core/image.hpp"
+#include "spectromine/core/parallel.hpp"
+#include "spectromine/core/random.hpp"
+#include "spectromine/error.hpp"
+#include "spectromine/partition/concept.hpp"
+
+namespace spectromine::partition {
+
+struct kmeans_options {
+  int k = 8;
+  int max_iterations = 300;
+  double tolerance = 1e-6;   // largest centre shift / RMS pixel norm
+  std::uint64_t seed = 0;
+  int threads = 0;
+};
+
+class kmeans {
+ public:
+  kmeans() = default;
+  explicit kmeans(kmeans_options options) : options_(options) {}
+
+  const kmeans_options& options() const noexcept { return options_; }
+
+  // Centres of the last run are not kept: partition() is const and reentrant;
+  // use fit() to get them.
+  struct fit_result {
+    Eigen::MatrixXd centers;   // k x bands
+    int iterations = 0;
+    bool converged = false;
+    double inertia = 0;        // sum of squared distances to the assigned centre
+    index_t skipped = 0;       // masked or non-finite pixels
+    index_t nonfinite = 0;
+  };
+
+  template <class T>
+  fit_result fit(cube_view<const T> cube, mask_view mask, label_view labels) const {
+    const kmeans_options& o = options_;
+    require(o.k >= 1, "kmeans", "k", "must be >= 1", o.k);
+    require(o.max_iterations >= 1, "kmeans", "max_iterations", "must be >= 1", o.max_iterations);
+    require(o.tolerance >= 0, "kmeans", "tolerance", "must be >= 0", o.tolerance);
+    require(labels.shape() == cube.shape(), "kmeans", "label image shape",
+            "must equal the cube's image shape", labels.rows());
+    const bool has_mask = mask.data() != nullptr || mask.pixel_count() != 0;
+    if (has_mask)
+      require(mask.shape() == cube.shape(), "kmeans", "mask shape",
+              "must equal the cube's image shape", mask.rows());
+    const index_t n = cube.pixel_count(), bands = cube.bands();
+    require(bands >= 1, "kmeans", "bands", "must be >= 1", bands);
+    const int workers = resolve_threads(o.threads);
+    fit_result res;
+
+    // Which pixels take part.
+    std::vector<index_t> pix;
+    pix.reserve(static_cast<std::size_t>(n));
+    for (index_t p = 0; p < n; ++p) {
+      labels[p] = labels::unlabeled;
+      if (has_mask && mask[p] == 0) {
+        ++res.skipped;
+        continue;
+      }
+      const T* x = cube.pixel_pointer(p);
+      bool finite = true;
+      for (index_t b = 0; b < bands; ++b) finite &= std::isfinite(static_cast<double>(x[b]));
+      if (!finite) {
+        ++res.skipped;
+        ++res.nonfinite;
+        continue;
+      }
+      pix.push_back(p);
+    }
+    const index_t m = static_cast<index_t>(pix.size());
+    require(m >= o.k, "kmeans", "k",
+            "must not exceed the number of usable pixels " + std::to_string(m), o.k);
+    const int k = o.k;
+    std::vector<double> sqn(static_cast<std::size_t>(m));
+    double total_sq = 0;
+    for (index_t i = 0; i < m; ++i) {
+      const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i)]);
+      double s = 0;
+      for (index_t b = 0; b < bands; ++b) s += static_cast<double>(x[b]) * static_cast<double>(x[b]);
+      sqn[static_cast<std::size_t>(i)] = s;
+      total_sq += s;
+    }
+    const double rms = std::sqrt(total_sq / static_cast<double>(m));
+    Eigen::MatrixXd centers(k, bands);
+    auto copy_pixel = [&](index_t i, int c) {
+      const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i)]);
+      for (index_t b = 0; b < bands; ++b) centers(c, b) = static_cast<double>(x[b]);
+    };
+
+    // Blocked distance kernel: for every usable pixel i and every row j of
+    // `cs` (c x bands) calls visit(i, j, squared distance), in parallel over
+    // fixed blocks of pixels.
+    constexpr index_t block = 256;
+    const index_t blocks = (m + block - 1) / block;
+    auto for_distances = [&](const Eigen::MatrixXd& cs, auto&& visit) {
+      const int c = static_cast<int>(cs.rows());
+      const Eigen::MatrixXd ct = cs.transpose();  // bands x c
+      Eigen::VectorXd cn(c);
+      for (int j = 0; j < c; ++j) cn(j) = cs.row(j).squaredNorm();
+      parallel_for(blocks, workers, 1, [&](index_t b0, index_t b1, int) {
+        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xb(block, bands);
+        Eigen::MatrixXd dots;
+        for (index_t blk = b0; blk < b1; ++blk) {
+          const index_t i0 = blk * block, len = std::min(block, m - i0);
+          for (index_t i = 0; i < len; ++i) {
+            const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i0 + i)]);
+            for (index_t b = 0; b < bands; ++b) xb(i, b) = static_cast<double>(x[b]);
+          }
+          dots.noalias() = xb.topRows(len) * ct;
+          for (index_t i = 0; i < len; ++i)
+            for (int j = 0; j < c; ++j)
+              visit(i0 + i, j,
+                    std::max(0.0, sqn[static_cast<std::size_t>(i0 + i)] - 2 * dots(i, j) + cn(j)));
+        }
+      });
+    };
+
+    // k-means++ seeding.
+    random_engine eng = make_engine(o.seed, 0);
+    {
+      boost::random::uniform_int_distribution<index_t> first(0, m - 1);
+      copy_pixel(first(eng), 0);
+      std::vector<double> d2(static_cast<std::size_t>(m), std::numeric_limits<double>::infinity());
+      for (int c = 1; c < k; ++c) {
+        // Only the newest centre can lower a distance.
+        const Eigen::MatrixXd newest = centers.row(c - 1);
+        for_distances(newest, [&](index_t i, int, double d) {
+          double& cur = d2[static_cast<std::size_t>(i)];
+          cur = std::min(cur, d);
+        });
+        double sum = 0;
+        for (double d : d2) sum += d;
+        index_t chosen = 0;
+        if (sum > 0) {
+          boost::random::uniform_real_distribution<double> u(0.0, sum);
+          const double target = u(eng);
+          double run = 0;
+          chosen = m - 1;
+          for (index_t i = 0; i < m; ++i) {
+            run += d2[static_cast<std::size_t>(i)];
+            if (run > target) {
+              chosen = i;
+              break;
+            }
+          }
+        } else {  // fewer distinct pixels than k: take the next pixel in order
+          chosen = c % m;
+        }
+        copy_pixel(chosen, c);
+      }
+    }
+
+    // Lloyd iterations.
+    std::vector<int> assign(static_cast<std::size_t>(m), -1);
+    std::vector<double> best(static_cast<std::size_t>(m));
+    std::vector<index_t> changed(static_cast<std::size_t>(workers));
+    for (int it = 1; it <= o.max_iterations; ++it) {
+      std::fill(best.begin(), best.end(), std::numeric_limits<double>::infinity());
+      std::vector<int> next(static_cast<std::size_t>(m), 0);
+      for_distances(centers, [&](index_t i, int j, double d) {
+        if (d < best[static_cast<std::size_t>(i)]) {  // strict: ties keep the lower label
+          best[static_cast<std::size_t>(i)] = d;
+          next[static_cast<std::size_t>(i)] = j;
+        }
+      });
+      index_t moved = 0;
+      for (index_t i = 0; i < m; ++i) moved += next[static_cast<std::size_t>(i)] != assign[static_cast<std::size_t>(i)];
+      assign.swap(next);
+      res.iterations = it;
+      // New centres: per-band sums in pixel order (threads split the bands).
+      std::vector<index_t> count(static_cast<std::size_t>(k), 0);
+      for (int a : assign) ++count[static_cast<std::size_t>(a)];
+      Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(k, bands);
+      parallel_for(bands, workers, 8, [&](index_t b0, index_t b1, int) {
+        for (index_t i = 0; i < m; ++i) {
+          const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i)]);
+          const int a = assign[static_cast<std::size_t>(i)];
+          for (index_t b = b0; b < b1; ++b) sums(a, b) += static_cast<double>(x[b]);
+        }
+      });
+      double shift = 0;
+      std::vector<char> taken(static_cast<std::size_t>(m), 0);
+      for (int c = 0; c < k; ++c) {
+        Eigen::RowVectorXd nc(bands);
+        if (count[static_cast<std::size_t>(c)] > 0) {
+          nc = sums.row(c) / static_cast<double>(count[static_cast<std::size_t>(c)]);
+        } else {
+          // Empty cluster: the pixel farthest from its centre (ties: lowest index).
+          index_t far = -1;
+          double fd = -1;
+          for (index_t i = 0; i < m; ++i)
+            if (!taken[static_cast<std::size_t>(i)] && best[static_cast<std::size_t>(i)] > fd) {
+              fd = best[static_cast<std::size_t>(i)];
+              far = i;
+            }
+          taken[static_cast<std::size_t>(far)] = 1;
+          const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(far)]);
+          for (index_t b = 0; b < bands; ++b) nc(b) = static_cast<double>(x[b]);
+          moved += 1;
+        }
+        shift = std::max(shift, (nc - centers.row(c)).norm());
+        centers.row(c) = nc;
+      }
+      if (moved == 0 || shift <= o.tolerance * rms) {
+        res.converged = true;
+        break;
+      }
+    }
+    // Final assignment to the final centres.
+    std::fill(best.begin(), best.end(), std::numeric_limits<double>::infinity());
+    for_distances(centers, [&](index_t i, int j, double d) {
+      if (d < best[static_cast<std::size_t>(i)]) {
+        best[static_cast<std::size_t>(i)] = d;
+        assign[static_cast<std::size_t>(i)] = j;
+      }
+    });
+    for (index_t i = 0; i < m; ++i) {
+      labels[pix[static_cast<std::size_t>(i)]] = assign[static_cast<std::size_t>(i)] + 1;
+      res.inertia += best[static_cast<std::size_t>(i)];
+    }
+    res.centers = std::move(centers);
+    return res;
+  }
+
+  template <class T>
+  partition_report partition(cube_view<const T> cube, mask_view mask, label_view labels) const {
+    const fit_result f = fit(cube, mask, labels);
+    partition_report r;
+    r.method = "kmeans";
+    r.parameters = {{"k", options_.k},
+                    {"max_iterations", options_.max_iterations},
+                    {"tolerance", options_.tolerance},
+                    {"seed", options_.seed},
+                    {"seeding", "k-means++"},
+                    {"iterations", f.iterations},
+                    {"converged", f.converged},
+                    {"inertia", f.inertia},
+                    {"nonfinite_pixels", f.nonfinite}};
+    r.clusters = options_.k;
+    return r;
+  }
+
+ private:
+  kmeans_options options_{};
+};
+
+static_assert(check_partitioner<kmeans, float>());
+static_assert(check_partitioner<kmeans, double>());
+
+}  // namespace spectromine::partition

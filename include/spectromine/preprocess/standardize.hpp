@@ -1,0 +1,143 @@
+// spectromine/preprocess/standardize.hpp: mean 0, norm 1 spectra.
+//
+// z = (s - mean(s)) / ||s - mean(s)||. For standardized spectra the squared
+// Euclidean distance is 2 (1 - Pearson r) and the dot product is Pearson r:
+// the similarity both papers use (Ito 2024 Eqs. 1-5, METHODS.md section 1).
+//
+// A constant spectrum (centered norm zero up to rounding) has no direction:
+// it is flagged and written as zeros, never divided by zero; likewise a
+// spectrum holding NaN or Inf. Sums are taken in double whatever T is, so a
+// float spectrum standardizes as accurately as its storage allows.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "spectromine/core/cube_view.hpp"
+#include "spectromine/core/image.hpp"
+#include "spectromine/core/parallel.hpp"
+#include "spectromine/core/types.hpp"
+#include "spectromine/error.hpp"
+
+namespace spectromine {
+
+// Why a spectrum could not be standardized.
+enum class standardize_status : std::uint8_t { ok = 0, constant = 1, nonfinite = 2 };
+
+// Standardizes `in` into `out` (same length; may be the same memory when the
+// types match). Returns the status; on anything but ok, `out` is all zeros.
+template <class T, std::floating_point U>
+  requires std::floating_point<std::remove_const_t<T>>
+standardize_status standardize_status_of(std::span<T> in, std::span<U> out) {
+  using V = std::remove_const_t<T>;
+  require(out.size() == in.size(), "standardize", "out size",
+          "must equal the input size " + std::to_string(in.size()), out.size());
+  const std::size_t n = in.size();
+  auto zero = [&] { std::fill(out.begin(), out.end(), U(0)); };
+  if (n == 0) return standardize_status::constant;
+  double sum = 0, peak = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(in[i]);
+    sum += v;
+    peak = std::max(peak, std::abs(v));
+  }
+  if (!std::isfinite(sum) || !std::isfinite(peak)) {
+    zero();
+    return standardize_status::nonfinite;
+  }
+  const double mean = sum / static_cast<double>(n);
+  double ss = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(in[i]) - mean;
+    ss += d * d;
+  }
+  const double norm = std::sqrt(ss);
+  // Rounding of the mean leaves |d_i| of a few ulps of the values; anything at
+  // that level is "constant", not a direction.
+  const double noise_floor = 8.0 * std::numeric_limits<V>::epsilon() * peak *
+                             std::sqrt(static_cast<double>(n));
+  if (!(norm > noise_floor) || !std::isfinite(norm)) {
+    zero();
+    return standardize_status::constant;
+  }
+  const double inv = 1.0 / norm;
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<U>((static_cast<double>(in[i]) - mean) * inv);
+  return standardize_status::ok;
+}
+
+// As standardize_status_of; true when the spectrum was standardized, false
+// when it was flagged (constant or non-finite) and zeroed.
+template <class T, std::floating_point U>
+  requires std::floating_point<std::remove_const_t<T>>
+bool standardize(std::span<T> in, std::span<U> out) {
+  return standardize_status_of(in, out) == standardize_status::ok;
+}
+template <std::floating_point T>
+bool standardize_in_place(std::span<T> values) {
+  return standardize_status_of(std::span<const T>(values), values) == standardize_status::ok;
+}
+
+struct standardize_report {
+  index_t pixels = 0;
+  index_t standardized = 0;
+  index_t masked_input = 0;  // excluded by the caller's mask (zeros written)
+  index_t constant = 0;      // flagged constant (zeros written)
+  index_t nonfinite = 0;     // NaN / Inf (zeros written)
+  pixel_mask valid;          // 1 = standardized
+};
+
+// Standardizes every pixel of `in` into `out` (same shape; may be `in` itself
+// when the types match). Masked-out pixels (mask given and 0) are zeroed.
+template <class T, std::floating_point U>
+  requires std::floating_point<std::remove_const_t<T>>
+standardize_report standardize_cube(cube_view<T> in, cube_view<U> out, mask_view mask = {},
+                                    int threads = 0) {
+  require(out.shape() == in.shape(), "standardize_cube", "out shape",
+          "must equal the input shape", out.pixel_count());
+  require(out.bands() == in.bands(), "standardize_cube", "out bands",
+          "must equal the input bands", out.bands());
+  const bool use_mask = mask.pixel_count() > 0;
+  if (use_mask)
+    require(mask.shape() == in.shape(), "standardize_cube", "mask shape",
+            "must equal the cube's image shape", mask.pixel_count());
+  standardize_report report;
+  report.pixels = in.pixel_count();
+  report.valid = pixel_mask(in.shape(), 0);
+  std::vector<standardize_status> status(static_cast<std::size_t>(in.pixel_count()));
+  parallel_for(in.pixel_count(), threads, 1024, [&](index_t begin, index_t end, int) {
+    for (index_t p = begin; p < end; ++p) {
+      auto o = out.spectrum(p);
+      if (use_mask && mask[p] == 0) {
+        std::fill(o.begin(), o.end(), U(0));
+        status[p] = standardize_status::constant;
+        report.valid[p] = 2;  // marker: masked (fixed to 0 below)
+        continue;
+      }
+      status[p] = standardize_status_of(in.spectrum(p), o);
+      report.valid[p] = status[p] == standardize_status::ok ? 1 : 0;
+    }
+  });
+  for (index_t p = 0; p < in.pixel_count(); ++p) {
+    if (report.valid[p] == 2) {
+      report.valid[p] = 0;
+      ++report.masked_input;
+    } else if (status[p] == standardize_status::ok) {
+      ++report.standardized;
+    } else if (status[p] == standardize_status::constant) {
+      ++report.constant;
+    } else {
+      ++report.nonfinite;
+    }
+  }
+  return report;
+}
+
+}  // namespace spectromine
