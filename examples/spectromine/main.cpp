@@ -8,7 +8,13 @@
 
 #include "cli_common.hpp"
 // >>> command headers (one line each)
+#include "commands/info.hpp"
+#include "commands/normalize.hpp"
+#include "commands/distinguish.hpp"
+#include "commands/sites.hpp"
 #include "commands/exafs.hpp"
+#include "commands/cluster.hpp"
+#include "commands/compare.hpp"
 // <<< command headers
 #include "spectromine/error.hpp"
 #include "spectromine/version.hpp"
@@ -28,7 +34,13 @@ int main(int argc, char** argv) {
 
   // Subcommands register here (each adds its own options and callback).
   // >>> command registrations (one line each; keep in docs/CLI.md order)
+  spectromine::cli::add_info_command(app, options);
+  spectromine::cli::add_normalize_command(app, options);
+  spectromine::cli::add_distinguish_command(app, options);
+  spectromine::cli::add_sites_command(app, options);
   spectromine::cli::add_exafs_command(app, options);
+  spectromine::cli::add_cluster_command(app, options);
+  spectromine::cli::add_compare_command(app, options);
   // <<< command registrations
 
   try {

@@ -39,11 +39,12 @@ inline scene make_scene(image_shape shape, std::uint64_t seed) {
   scene s{image<float>(shape), image<float>(shape), image<float>(shape)};
   const double rows = static_cast<double>(shape.rows), cols = static_cast<double>(shape.cols);
   const double scale = std::min(rows, cols);
-  // Blobs in the matrix.
-  for (int k = 0; k < 40; ++k) {
+  // Smooth blobs in the matrix (thickness variations): broad and shallow,
+  // as a support or binder; the phases sit on them.
+  for (int k = 0; k < 30; ++k) {
     const double cy = u(engine) * rows, cx = u(engine) * cols;
-    const double radius = (0.03 + 0.08 * u(engine)) * scale;
-    const double amp = 0.5 + u(engine);
+    const double radius = (0.06 + 0.12 * u(engine)) * scale;
+    const double amp = 0.2 + 0.3 * u(engine);
     for (index_t r = 0; r < shape.rows; ++r)
       for (index_t c = 0; c < shape.cols; ++c) {
         const double d2 = ((r - cy) * (r - cy) + (c - cx) * (c - cx)) / (radius * radius);

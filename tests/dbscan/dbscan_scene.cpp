@@ -16,7 +16,7 @@
 #include "spectromine/testing/dbscan_verifier.hpp"
 
 namespace partition = spectromine::partition;
-namespace index = spectromine::index;
+namespace sx = spectromine::index;
 using spectromine::index_t;
 using spectromine::label_t;
 
@@ -88,7 +88,7 @@ TEST_CASE("needle scene (100 x 100, 10 x 10 needle, physical noise): eps auto se
   spectromine::label_image labels(s.truth.shape());
   partition::dbscan_options o;  // eps auto, MinPts auto: nothing set by hand
   o.threads = 2;
-  const auto report = partition::dbscan<index::kd_tree_policy>(o).partition(
+  const auto report = partition::dbscan<sx::kd_tree_policy>(o).partition(
       spectromine::cube_view<const float>(s.normalized.view()), s.mask.view(), labels.view());
   MESSAGE("report: " << report.parameters.dump());
   CHECK(report.parameters["eps_source"] == "auto");
@@ -111,7 +111,7 @@ TEST_CASE("needle scene (100 x 100, 10 x 10 needle, physical noise): eps auto se
   // Identical labels from brute force and one thread.
   spectromine::label_image other(s.truth.shape());
   o.threads = 1;
-  partition::dbscan<index::brute_force_policy>(o).partition(
+  partition::dbscan<sx::brute_force_policy>(o).partition(
       spectromine::cube_view<const float>(s.normalized.view()), s.mask.view(), other.view());
   CHECK(other == labels);
 
@@ -130,7 +130,7 @@ TEST_CASE("needle scene on 10 PCA features (the scikit-learn comparison's featur
   spectromine::label_image labels(s.truth.shape());
   partition::dbscan_options o;
   o.components = 10;
-  const auto report = partition::dbscan<index::kd_tree_policy>(o).partition(
+  const auto report = partition::dbscan<sx::kd_tree_policy>(o).partition(
       spectromine::cube_view<const float>(s.normalized.view()), s.mask.view(), labels.view());
   MESSAGE("eps (10 features) " << report.parameters["eps"]);
   const auto m = match(s.truth, labels);
@@ -140,7 +140,7 @@ TEST_CASE("needle scene on 10 PCA features (the scikit-learn comparison's featur
   CHECK(m.at(3).purity >= 0.95);
   CHECK(m.at(1).purity >= 0.99);
   spectromine::label_image brute(s.truth.shape());
-  partition::dbscan<index::brute_force_policy>(o).partition(
+  partition::dbscan<sx::brute_force_policy>(o).partition(
       spectromine::cube_view<const float>(s.normalized.view()), s.mask.view(), brute.view());
   CHECK(brute == labels);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "helpers.hpp"
+#include "spectromine/metric/dose.hpp"
 #include "spectromine/metric/percent_point.hpp"
 #include "spectromine/metric/pearson.hpp"
 #include "spectromine/noise/gaussian.hpp"
@@ -191,4 +192,46 @@ TEST_CASE("Monte Carlo on synthetic pairs: Gaussian noise on the normalized spec
     INFO("d = " << d << ", observed " << wrong / double(draws) << ", predicted " << p);
     CHECK(std::abs(wrong / double(draws) - p) < 4.5 * std::sqrt(p * (1 - p) / draws));
   }
+}
+
+TEST_CASE("dose for a target percent point: closed form for sCMOS, sqrt(dose) for shot noise") {
+  const auto e = nm_test::paper_grid();
+  const auto a = nm_test::synthetic_spectrum(e, 7122.0), b = nm_test::synthetic_spectrum(e, 7122.2);
+  const scmos_noise model;
+  const measurement_conditions cond{};
+  const double target = percent_points::one_in_ten_thousand;
+  // Closed form of the one-directional d(c_ref)^-2 = P / c - Q / c^2 (docs in metric/dose.hpp).
+  const auto z1 = standardize(a), z2 = standardize(b);
+  double m = 0;
+  for (double v : a) m += v;
+  m /= double(a.size());
+  double ng2 = 0, num = 1, P = 0, Q = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ng2 += (a[i] - m) * (a[i] - m);
+    num -= z1[i] * z2[i];
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double mut = cond.mut(a[i]), d2 = (z2[i] - z1[i]) * (z2[i] - z1[i]) / (cond.step() * cond.step());
+    P += d2 * model.a * (1 + std::exp(mut));
+    Q += d2 * model.b * (1 + std::exp(2 * mut));
+  }
+  P /= ng2, Q /= ng2;
+  const double V = (num / target) * (num / target);
+  const double closed = (P + std::sqrt(P * P - 4 * V * Q)) / (2 * V);
+  const double solved = c_ref_for_percent_point(model, cond, std::span<const double>(a), std::span<const double>(b), target,
+                                                {.form = percent_point_form::a_to_b});
+  CHECK(solved == doctest::Approx(closed).epsilon(1e-8));
+  // Symmetric form: at the solution the symmetric percent point is the target.
+  const double sym_c = c_ref_for_percent_point(model, cond, std::span<const double>(a), std::span<const double>(b), target);
+  CHECK(symmetric_percent_point_between(model, measurement_conditions{sym_c, 0.36, 1.56}, std::span<const double>(a), std::span<const double>(b)) ==
+        doctest::Approx(target).epsilon(1e-8));
+  // The sCMOS offset B makes low doses worse than sqrt scaling predicts.
+  const double d0 = percent_point_between(model, cond, std::span<const double>(a), std::span<const double>(b));
+  CHECK(solved != doctest::Approx(cond.c_ref * (target / d0) * (target / d0)).epsilon(1e-6));
+  // Shot noise: exactly c_ref (d* / d)^2.
+  const poisson_noise shot{9.3131};
+  const double ds = percent_point_between(shot, cond, std::span<const double>(a), std::span<const double>(b));
+  CHECK(c_ref_for_percent_point(shot, cond, std::span<const double>(a), std::span<const double>(b), target, {.form = percent_point_form::a_to_b}) ==
+        doctest::Approx(cond.c_ref * (target / ds) * (target / ds)).epsilon(1e-8));
+  CHECK(std::isinf(c_ref_for_percent_point(model, cond, std::span<const double>(a), std::span<const double>(a), target)));
 }

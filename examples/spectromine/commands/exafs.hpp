@@ -51,11 +51,13 @@ struct exafs_command_options {
   std::vector<double> pre, post;
   int post_order = 2;
   double rmax_out = 10.0;
+  bool larch_stopping = false;
 };
 
 namespace detail {
 
 inline std::string format_number(double v) {
+  if (v == 0) v = 0.0;  // no "-0"
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
@@ -106,6 +108,7 @@ inline void run_exafs(const exafs_command_options& o) {
   bk.kweight = o.kweight;
   bk.kmin = o.bkg_kmin;
   bk.kmax = o.bkg_kmax;
+  bk.larch_stopping = o.larch_stopping;
   if (!o.pre.empty()) {
     bk.pre_edge.pre1 = o.pre[0];
     bk.pre_edge.pre2 = o.pre[1];
@@ -163,6 +166,8 @@ inline void run_exafs(const exafs_command_options& o) {
         {"nknots", chik.nspl},
         {"irbkg", chik.irbkg},
         {"converged", chik.converged},
+        {"larch_stopping", o.larch_stopping},
+        {"chisqr", chik.chisqr},
         {"evaluations", chik.evaluations}}},
       {"xftf",
        {{"kmin", ft.kmin},
@@ -222,6 +227,9 @@ inline void add_exafs_command(CLI::App& app, global_options& /*options*/) {
   cmd->add_option("--post-order", o->post_order, "Post-edge polynomial degree (0, 1, 2)")
       ->capture_default_str();
   cmd->add_option("--rmax", o->rmax_out, "Last R (A) written to chi_r.csv")->capture_default_str();
+  cmd->add_flag("--larch-stopping", o->larch_stopping,
+                "Stop the background fit where larch does (its lmfit tolerances) instead of at "
+                "the least-squares minimum");
   cmd->callback([o] { detail::run_exafs(*o); });
 }
 

@@ -126,8 +126,9 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
     auto result = sample_mask(data.view(), energy, options.edge, m);
     options.edge.e0 = result.report.windows.e0;  // one e0 for mask and normalization
     mask = std::move(result.mask);
-    mask_note = "auto (z > " + number_text(result.report.threshold) + ": " +
-                std::to_string(result.report.masked_low_snr) + " without sample)";
+    mask_note = "auto: z > " + number_text(result.report.threshold) + ", " +
+                std::to_string(result.report.masked_low_snr) + " without sample, " +
+                std::to_string(result.report.masked_nonfinite) + " non-finite";
   } else if (o.mask != "none") {
     mask = io::read_npy_mask(o.mask);
     require(mask.shape() == data.shape(), "normalize", "--mask",
@@ -144,7 +145,7 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
     std::fprintf(stderr,
                  "normalize: e0 %.4f eV%s, %lld pixels: %lld normalized, %lld masked (mask %s), "
                  "%lld non-finite, %lld without edge\n",
-                 rep.windows.e0, rep.e0_from_mean ? " (mean spectrum)" : "",
+                 rep.windows.e0, o.e0 ? "" : " (find_e0 of the mean spectrum)",
                  static_cast<long long>(rep.pixels), static_cast<long long>(rep.normalized),
                  static_cast<long long>(rep.masked_input), mask_note.c_str(),
                  static_cast<long long>(rep.masked_nonfinite),

@@ -23,6 +23,7 @@
 #include <numbers>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "spectromine/core/concepts.hpp"
@@ -65,6 +66,22 @@ image<float> extract_frame(const C& source, index_t band, int threads = 0) {
   image<float> frame(cube.shape());
   extract_frames(cube, band, 1, std::span<float>(frame.storage()), threads);
   return frame;
+}
+
+// Throws "component: parameter must contain only finite values (row r, col c)
+// (got NaN)" at the first non-finite pixel: a NaN frame would otherwise
+// register to an arbitrary shift.
+inline void require_finite_frame(image_view<const float> frame, std::string_view component,
+                                 std::string_view parameter) {
+  for (index_t r = 0; r < frame.rows(); ++r) {
+    const float* row = frame.row(r).data();
+    for (index_t c = 0; c < frame.cols(); ++c)
+      if (!std::isfinite(row[c]))
+        throw_invalid(component, parameter,
+                      "must contain only finite values (row " + std::to_string(r) + ", col " +
+                          std::to_string(c) + ")",
+                      row[c]);
+  }
 }
 
 namespace detail {

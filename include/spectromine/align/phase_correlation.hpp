@@ -51,7 +51,6 @@
 #include "spectromine/error.hpp"
 
 namespace spectromine::align {
-inline float alpha_hack = 1.0f;
 
 // What a frame is turned into before correlation.
 enum class frame_filter {
@@ -73,6 +72,7 @@ struct registration_options {
   window_kind window = window_kind::tukey;
   double tukey_alpha = 0.25;      // fraction of each axis tapered (Tukey window)
   correlation_normalization normalization = correlation_normalization::phase;
+  double peak_sigma = 2.0;        // px; Gaussian shape given to the whitened peak (phase only)
   int upsample = 20;              // precision 1/upsample pixel; 1 = integer shifts
   double max_shift = 0;           // px; search |dy|, |dx| <= max_shift; 0 = anywhere
   bool pad_fft_friendly = true;   // zero-pad to 2^a 3^b 5^c (multiple of 4) sizes
@@ -87,6 +87,8 @@ inline void validate_registration_options(const registration_options& o,
           "high_pass_sigma", "must be > 0", o.high_pass_sigma);
   require(std::isfinite(o.tukey_alpha) && o.tukey_alpha >= 0 && o.tukey_alpha <= 1, component,
           "tukey_alpha", "must be in [0, 1]", o.tukey_alpha);
+  require(std::isfinite(o.peak_sigma) && o.peak_sigma >= 0, component, "peak_sigma",
+          "must be >= 0 (0 = pure phase correlation)", o.peak_sigma);
   require(o.upsample >= 1 && o.upsample <= 1000, component, "upsample", "must be in [1, 1000]",
           o.upsample);
   require(std::isfinite(o.max_shift) && o.max_shift >= 0, component, "max_shift",
@@ -133,9 +135,24 @@ inline void transpose(const cfloat* src, index_t rows, index_t cols, cfloat* dst
   });
 }
 
+// exp(-2 pi^2 sigma^2 f^2) at the signed frequency f (cycles/pixel) of
+// every bin: the transfer function of a Gaussian of sigma pixels.
+inline std::vector<float> gaussian_transfer(index_t n, double sigma);
+
 // Signed frequency of DFT bin k of an n-point transform (numpy's fftfreq * n).
 inline double signed_frequency(index_t k, index_t n) noexcept {
   return static_cast<double>(k <= (n - 1) / 2 ? k : k - n);
+}
+
+inline std::vector<float> gaussian_transfer(index_t n, double sigma) {
+  std::vector<float> g(static_cast<std::size_t>(n), 1.0f);
+  if (sigma <= 0) return g;
+  for (index_t k = 0; k < n; ++k) {
+    const double f = signed_frequency(k, n) / static_cast<double>(n);
+    g[static_cast<std::size_t>(k)] =
+        static_cast<float>(std::exp(-2 * std::numbers::pi * std::numbers::pi * sigma * sigma * f * f));
+  }
+  return g;
 }
 
 }  // namespace detail
@@ -177,6 +194,10 @@ class phase_correlator {
   const registration_options& options() const noexcept { return options_; }
   bool has_reference() const noexcept { return has_reference_; }
 
+  // The transformed (filtered, windowed, padded) frame, kept by callers that
+  // correlate one frame with several others (chains with skips).
+  using spectrum = std::vector<std::complex<float>>;
+
   void set_reference(image_view<const float> frame) {
     transform(frame, reference_);
     has_reference_ = true;
@@ -188,7 +209,7 @@ class phase_correlator {
             0);
     transform(frame, moving_);
     has_moving_ = true;
-    return correlate();
+    return correlate(reference_, moving_);
   }
 
   // The frame registered last becomes the reference (chaining neighbours in
@@ -199,24 +220,30 @@ class phase_correlator {
     has_moving_ = false;
   }
 
- private:
   // filter -> remove mean -> window -> pad -> forward 2-D real FFT (half
   // spectrum, stored transposed: [kx][ky]).
-  void transform(image_view<const float> frame, std::vector<detail::cfloat>& spectrum) {
+  void transform(image_view<const float> frame, spectrum& out) {
+    out.resize(static_cast<std::size_t>(half_ * fft_rows_));
+    transform_into(frame, out);
+  }
+
+  // The shift to apply to the frame of `moving` to register it onto the
+  // frame of `reference` (both from transform() of this correlator).
+  registration_result correlate(const spectrum& reference, const spectrum& moving) {
+    const auto n = static_cast<std::size_t>(half_ * fft_rows_);
+    require(reference.size() == n && moving.size() == n, "phase_correlation", "spectrum size",
+            "must come from transform() of this correlator", moving.size());
+    return correlate_spectra(reference, moving);
+  }
+
+ private:
+  void transform_into(image_view<const float> frame, std::vector<detail::cfloat>& spectrum) {
     require(frame.shape() == frame_, "phase_correlation", "frame shape",
             "must equal the correlator's " + std::to_string(frame_.rows) + " x " +
                 std::to_string(frame_.cols),
             std::to_string(frame.rows()) + " x " + std::to_string(frame.cols()));
     const index_t rows = frame_.rows, cols = frame_.cols;
-    for (index_t r = 0; r < rows; ++r) {
-      const float* row = frame.row(r).data();
-      for (index_t c = 0; c < cols; ++c)
-        if (!std::isfinite(row[c]))
-          throw_invalid("phase_correlation", "frame",
-                        "must contain only finite values (row " + std::to_string(r) + ", col " +
-                            std::to_string(c) + ")",
-                        row[c]);
-    }
+    require_finite_frame(frame, "phase_correlation", "frame");
     switch (options_.filter) {
       case frame_filter::none:
         for (index_t r = 0; r < rows; ++r)
@@ -229,9 +256,10 @@ class phase_correlator {
         high_pass(frame, options_.high_pass_sigma, filtered_.view(), threads_);
         break;
     }
-    // Mean of the windowed frame, by rows then in row order: deterministic.
-    std::vector<double> row_sums(static_cast<std::size_t>(rows));
-    double weight_sum = 0;
+    // Windowed mean, by rows then in row order (deterministic). Subtracting
+    // it makes the windowed frame sum to zero, so the window's own outline
+    // does not correlate.
+    double total = 0, weight_sum = 0;
     for (index_t r = 0; r < rows; ++r) {
       double s = 0, ws = 0;
       const float* f = filtered_.data() + r * cols;
@@ -239,13 +267,9 @@ class phase_correlator {
         s += static_cast<double>(f[c]) * window_cols_[static_cast<std::size_t>(c)];
         ws += window_cols_[static_cast<std::size_t>(c)];
       }
-      row_sums[static_cast<std::size_t>(r)] = s * window_rows_[static_cast<std::size_t>(r)];
+      total += s * window_rows_[static_cast<std::size_t>(r)];
       weight_sum += ws * window_rows_[static_cast<std::size_t>(r)];
     }
-    double total = 0;
-    for (double s : row_sums) total += s;
-    // Windowed mean: subtracting it makes the windowed frame sum to zero, so
-    // the window's own outline does not correlate.
     const float mean = weight_sum > 0 ? static_cast<float>(total / weight_sum) : 0.0f;
 
     const index_t half = half_, fr = fft_rows_, fc = fft_cols_;
@@ -286,7 +310,8 @@ class phase_correlator {
     return 2.0f;
   }
 
-  registration_result correlate() {
+  registration_result correlate_spectra(const std::vector<detail::cfloat>& reference,
+                                        const std::vector<detail::cfloat>& moving) {
     const index_t half = half_, fr = fft_rows_, fc = fft_cols_;
     const bool phase = options_.normalization == correlation_normalization::phase;
     // Cross-power spectrum, and the floor below which a frequency carries no
@@ -296,8 +321,8 @@ class phase_correlator {
       for (index_t k = k0; k < k1; ++k) {
         float m = 0;
         for (index_t i = k * fr; i < (k + 1) * fr; ++i) {
-          const auto& a = reference_[static_cast<std::size_t>(i)];
-          const auto& b = moving_[static_cast<std::size_t>(i)];
+          const auto& a = reference[static_cast<std::size_t>(i)];
+          const auto& b = moving[static_cast<std::size_t>(i)];
           const detail::cfloat p = a * std::conj(b);
           product_[static_cast<std::size_t>(i)] = p;
           m = std::max(m, std::abs(p));
@@ -309,24 +334,24 @@ class phase_correlator {
     const float largest = *std::max_element(column_max.begin(), column_max.end());
     if (!(largest > 0)) return {0.0, 0.0, 0.0};  // a featureless frame: nothing to register
     const float floor = largest * 1e-6f;
-    float eps_abs = 0;
-    {
-      std::vector<float> mags(product_.size());
-      for (std::size_t i = 0; i < mags.size(); ++i) mags[i] = std::abs(product_[i]);
-      std::nth_element(mags.begin(), mags.begin() + mags.size() / 2, mags.end());
-      eps_abs = alpha_hack * mags[mags.size() / 2];
-    }
+    // Whitening gives every frequency the same weight, including the high
+    // ones where noise dominates (the filter's smoothing is undone); the
+    // Gaussian transfer function of peak_sigma restores a known peak shape
+    // and keeps noise from moving the sub-pixel maximum.
+    const auto gy = detail::gaussian_transfer(fr, phase ? options_.peak_sigma : 0.0);
+    const auto gx = detail::gaussian_transfer(fc, phase ? options_.peak_sigma : 0.0);
     std::vector<double> column_norm(static_cast<std::size_t>(half), 0.0);
     parallel_for(half, threads_, 8, [&](index_t k0, index_t k1, int) {
       for (index_t k = k0; k < k1; ++k) {
         double s = 0;
-        for (index_t i = k * fr; i < (k + 1) * fr; ++i) {
-          auto& p = product_[static_cast<std::size_t>(i)];
+        const float wx = gx[static_cast<std::size_t>(k)];
+        for (index_t ky = 0; ky < fr; ++ky) {
+          auto& p = product_[static_cast<std::size_t>(k * fr + ky)];
           const float m = std::abs(p);
           if (phase) {
-            const float d = m > floor ? m + eps_abs : 0.0f;
-            p = m > floor ? p / d : detail::cfloat{};
-            s += m > floor ? m / d : 0.0;
+            const float g = wx * gy[static_cast<std::size_t>(ky)];
+            p = m > floor ? p * (g / m) : detail::cfloat{};
+            s += m > floor ? g : 0.0f;
           } else {
             s += m;
           }

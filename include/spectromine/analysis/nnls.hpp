@@ -253,18 +253,18 @@ struct unmix_result {
 // Unmixes every sample pixel of `cube` onto the columns of `components`
 // (bands x k). An empty mask means every pixel.
 template <class T>
-unmix_result unmix(cube_view<const T> cube, mask_view mask, const Eigen::MatrixXd& components,
+unmix_result unmix(cube_view<const T> spectra, mask_view mask, const Eigen::MatrixXd& components,
                    const unmix_options& options = {}) {
-  require(components.rows() == cube.bands(), "unmix", "component length",
-          "must equal the cube's band count " + std::to_string(cube.bands()), components.rows());
+  require(components.rows() == spectra.bands(), "unmix", "component length",
+          "must equal the cube's band count " + std::to_string(spectra.bands()), components.rows());
   const bool has_mask = mask.data() != nullptr || mask.pixel_count() != 0;
   if (has_mask)
-    require(mask.shape() == cube.shape(), "unmix", "mask shape", "must equal the cube's image shape",
+    require(mask.shape() == spectra.shape(), "unmix", "mask shape", "must equal the cube's image shape",
             mask.rows());
   nnls_gram_solver solver(components, options.nnls);
   const int k = solver.components();
-  const index_t n = cube.pixel_count(), bands = cube.bands();
-  unmix_result out{cube<float>(cube.shape(), k, 0.0f), image<float>(cube.shape(), 0.0f), 0};
+  const index_t n = spectra.pixel_count(), bands = spectra.bands();
+  unmix_result out{cube<float>(spectra.shape(), k, 0.0f), image<float>(spectra.shape(), 0.0f), 0};
   const int workers = resolve_threads(options.threads);
   std::vector<index_t> unconverged(static_cast<std::size_t>(workers), 0);
   constexpr index_t block = 256;  // pixels per matrix product (fixed: thread-independent)
@@ -280,7 +280,7 @@ unmix_result unmix(cube_view<const T> cube, mask_view mask, const Eigen::MatrixX
       for (index_t i = 0; i < m; ++i) {
         const index_t p = p0 + i;
         const bool in = !has_mask || mask[p] != 0;
-        const T* s = cube.pixel_pointer(p);
+        const T* s = spectra.pixel_pointer(p);
         bool finite = true;
         for (index_t b = 0; b < bands; ++b) {
           const double v = in ? static_cast<double>(s[b]) : 0.0;

@@ -17,13 +17,18 @@
 
 namespace spectromine::io {
 
-// The text written by write_json (indent < 0: one line).
-inline std::string to_json_text(const nlohmann::json& document, int indent = 2) {
-  return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+// The text written by write_json (indent < 0: one line). Works for
+// nlohmann::json (keys sorted) and nlohmann::ordered_json (keys in insertion
+// order, for documents meant to be read by people).
+template <class Json = nlohmann::json>
+  requires nlohmann::detail::is_basic_json<Json>::value
+std::string to_json_text(const Json& document, int indent = 2) {
+  return document.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
-inline void write_json(const std::filesystem::path& path, const nlohmann::json& document,
-                       int indent = 2) {
+template <class Json = nlohmann::json>
+  requires nlohmann::detail::is_basic_json<Json>::value
+void write_json(const std::filesystem::path& path, const Json& document, int indent = 2) {
   const std::string text = to_json_text(document, indent) + "\n";
   atomic_file out(path);
   {

@@ -54,6 +54,7 @@
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
+#include "spectromine/analysis/pca.hpp"
 #include "spectromine/core/concepts.hpp"
 #include "spectromine/core/cube_view.hpp"
 #include "spectromine/core/image.hpp"
@@ -62,7 +63,6 @@
 #include "spectromine/error.hpp"
 #include "spectromine/index/brute_force.hpp"
 #include "spectromine/index/concept.hpp"
-#include "spectromine/index/detail/projection.hpp"
 #include "spectromine/partition/concept.hpp"
 #include "spectromine/partition/detail/dbscan_auto_eps.hpp"
 #include "spectromine/preprocess/standardize.hpp"
@@ -352,7 +352,6 @@ struct dbscan_options {
   index_t smallest_region = 23;
   bool star = false;          // DBSCAN*: borders become noise
   index_t components = 0;     // 0: cluster standardized spectra; K > 0: their top-K PCA features
-  index_t pca_sample = 20000; // pixels used to fit the PCA when components > 0
   int threads = 0;
   dbscan_auto_eps_options auto_eps{};
 
@@ -362,7 +361,6 @@ struct dbscan_options {
     require(min_pts >= 0, c, "min_pts", "must be >= 1 (or 0 = auto)", min_pts);
     require(smallest_region >= 1, c, "smallest_region", "must be >= 1", smallest_region);
     require(components >= 0, c, "components", "must be >= 0 (0 = full spectra)", components);
-    require(pca_sample >= 2, c, "pca_sample", "must be >= 2", pca_sample);
     require(threads >= 0, c, "threads", "must be >= 0 (0 = all cores)", threads);
     if (!eps) auto_eps.validate();
   }
@@ -411,20 +409,34 @@ class dbscan {
     params["features"] = options_.components > 0 ? "pca of standardized spectra"
                                                  : "standardized spectra";
     params["distance"] = "euclidean between standardized spectra: sqrt(2 (1 - pearson r))";
-    std::optional<index::detail::projection> proj;
+    // K PCA features: analysis/pca.hpp on the standardized spectra (the
+    // library's PCA, bit-identical for any thread count), scores in float.
+    std::optional<Eigen::MatrixXd> basis;  // bands x K, orthonormal columns
     if (options_.components > 0 && feat.features.size() > 0) {
-      require(options_.components <= cube.bands(), component, "components",
-              "must be <= the band count " + std::to_string(cube.bands()), options_.components);
-      proj = index::detail::fit_projection(feat.features.view(), options_.components,
-                                           options_.pca_sample);
-      std::vector<float> y = index::detail::project_points(feat.features.view(), *proj, threads);
-      const index_t k = proj->basis.cols();
-      index::feature_matrix projected(feat.features.size(), k);
-      for (index_t r = 0; r < projected.size(); ++r)
-        std::copy(y.data() + r * k, y.data() + (r + 1) * k, projected.row_pointer(r));
+      const index_t k = options_.components;
+      require(k <= cube.bands(), component, "components",
+              "must be <= the band count " + std::to_string(cube.bands()), k);
+      const index_t n = feat.features.size();
+      const auto& fm = feat.features;
+      const cube_view<const float> as_cube(fm.row_pointer(0), image_shape{1, n}, fm.dim(),
+                                           n * fm.stride(), fm.stride());
+      pca_options po;
+      po.components = k;
+      po.threads = threads;
+      const pca_model model = fit_pca(as_cube, mask_view{}, po);
+      index::feature_matrix projected(n, k);
+      projection_options pj;
+      pj.components = k;
+      pj.threads = threads;
+      project(model, as_cube,
+              cube_view<float>(projected.row_pointer(0), image_shape{1, n}, k,
+                               n * projected.stride(), projected.stride()),
+              mask_view{}, pj);
+      basis = model.components.topRows(k).transpose();
       feat.features = std::move(projected);
       params["components"] = k;
-      params["explained_variance"] = proj->explained;
+      params["explained_variance_ratio"] = std::vector<double>(
+          model.explained_variance_ratio.data(), model.explained_variance_ratio.data() + k);
     } else {
       params["components"] = 0;
     }
@@ -436,7 +448,7 @@ class dbscan {
       params["eps_source"] = "user";
     } else {
       const auto a = dbscan_auto_eps(cube, mask, options_.auto_eps,
-                                     proj && !proj->identity ? &proj->basis : nullptr, threads);
+                                     basis ? &*basis : nullptr, threads);
       eps = a.eps;
       params["eps_source"] = "auto";
       params["auto_eps"] = options_.auto_eps.to_json();

@@ -278,6 +278,16 @@ class kmeans {
     return r;
   }
 
+  // Any spectral cube (cube, non-const views, adapted containers).
+  template <spectral_cube C>
+  fit_result fit(const C& cube, mask_view mask, label_view labels) const {
+    return fit(view_of(cube), mask, labels);
+  }
+  template <spectral_cube C>
+  partition_report partition(const C& cube, mask_view mask, label_view labels) const {
+    return partition(view_of(cube), mask, labels);
+  }
+
  private:
   kmeans_options options_{};
 };

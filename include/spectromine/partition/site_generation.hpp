@@ -30,8 +30,9 @@
 // Names say what made a site: a library spectrum is its name, a mixture is
 // `a:0.50+b:0.50`; a reduced site is the mean of its members, which (all
 // being mixtures of normalized library spectra) is itself the mixture with
-// the members' mean weights -- its name lists those weights, largest first,
-// to two decimals, dropping components below 0.005. Repeated names get
+// the members' mean weights -- its name lists the largest of those weights
+// (at most 4, each >= 0.05, two decimals) and the remainder as `others`,
+// e.g. `Chromite:0.76+fe2o3_rt1_xmu:0.07+others:0.17`. Repeated names get
 // `#2`, `#3`... The exact weights are in generated_sites::compositions.
 //
 // Seeded (core/random.hpp) and reproducible: the same library, options and
@@ -333,14 +334,20 @@ inline std::string composition_name(const site_library& lib, const composition& 
   auto sorted = c;
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
+  // Compact: the (at most 4) components of weight >= 0.05, then the rest as
+  // one "others" weight; the exact weights are in the compositions.
   std::ostringstream name;
-  bool first = true;
+  name << std::fixed << std::setprecision(2);
+  double listed = 0;
+  int shown = 0;
   for (const auto& [k, w] : sorted) {
-    if (w < 0.005) continue;
-    if (!first) name << '+';
-    name << lib.names[static_cast<std::size_t>(k)] << ':' << std::fixed << std::setprecision(2) << w;
-    first = false;
+    if (shown == 4 || (w < 0.05 && shown > 0)) break;
+    if (shown > 0) name << '+';
+    name << lib.names[static_cast<std::size_t>(k)] << ':' << w;
+    listed += w;
+    ++shown;
   }
+  if (1.0 - listed >= 0.005) name << "+others:" << (1.0 - listed);
   return name.str();
 }
 

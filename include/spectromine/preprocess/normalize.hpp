@@ -187,6 +187,25 @@ inline edge_windows resolve_edge_windows(std::span<const double> energy, double 
   w.e0 = energy[w.ie0];
   const double emin = energy[0], emax = energy[n - 1];
 
+  // Windows given by the caller must reach the data: checked on the values
+  // as given, before larch's clamping could turn them into something else.
+  if (options.pre2)
+    require(w.e0 + *options.pre2 > emin, c, "pre2",
+            "puts the pre-edge window below the data (first energy " + std::to_string(emin) +
+                " eV, e0 " + std::to_string(w.e0) + " eV)",
+            *options.pre2);
+  if (options.pre1)
+    require(w.e0 + *options.pre1 < emax, c, "pre1", "puts the pre-edge window above the data",
+            *options.pre1);
+  if (options.norm1)
+    require(w.e0 + *options.norm1 < emax, c, "norm1",
+            "puts the post-edge window above the data (last energy " + std::to_string(emax) +
+                " eV, e0 " + std::to_string(w.e0) + " eV)",
+            *options.norm1);
+  if (options.norm2)
+    require(w.e0 + *options.norm2 > emin, c, "norm2", "puts the post-edge window below the data",
+            *options.norm2);
+
   double pre1 = 0;
   if (options.pre1) {
     pre1 = *options.pre1;
