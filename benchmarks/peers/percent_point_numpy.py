@@ -82,11 +82,13 @@ def main():
                           env=env, capture_output=True, text=True, check=True)
     bench = json.loads(proc.stdout)
     ours = {b["name"]: b["real_time"] / 1e3 for b in bench["benchmarks"]}  # ms -> s
-    for suffix, tol in ((".f64.npy", 1e-6), (".f32.npy", 2e-2)):
+    # float: 1 - r carries ~1e-7 absolute error, so compare where decisions
+    # are made (d > 2: the 2.326 / 3.719 thresholds); see metric/percent_point.hpp.
+    for suffix, lo, tol in ((".f64.npy", 0.5, 1e-6), (".f32.npy", 2.0, 1e-2)):
         rows = np.load(op + suffix)
-        mask = ref_rows > 0.5
+        mask = ref_rows > lo
         rel = np.abs(rows[mask] - ref_rows[mask]) / ref_rows[mask]
-        print(f"agreement {suffix[1:4]}: max relative difference {rel.max():.2e} over {mask.sum()} entries"
+        print(f"agreement {suffix[1:4]}: max relative difference {rel.max():.2e} over {mask.sum()} entries with d > {lo}"
               f" (tolerance {tol:g})")
         if rel.max() > tol:
             sys.exit("results disagree")

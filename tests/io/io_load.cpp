@@ -94,7 +94,7 @@ TEST_CASE("load: the same cube as npy, TIFF and HDF5 (hwe, ehw) gives the same s
       CHECK(row0 == rows_seen);
       rows_seen += band.rows();
       ++calls;
-      streamed.merge(io::compute_statistics(band));
+      io::accumulate_statistics(streamed, band.view());
     });
     CHECK(rows_seen == 17);
     CHECK(calls == 17);
@@ -102,8 +102,8 @@ TEST_CASE("load: the same cube as npy, TIFF and HDF5 (hwe, ehw) gives the same s
     CHECK(streamed.non_finite == whole.non_finite);
     CHECK(streamed.min == whole.min);
     CHECK(streamed.max == whole.max);
-    CHECK(streamed.mean == doctest::Approx(whole.mean).epsilon(1e-12));
-    CHECK(streamed.stddev() == doctest::Approx(whole.stddev()).epsilon(1e-12));
+    CHECK(streamed.mean == whole.mean);  // bit-identical whatever the band size
+    CHECK(streamed.m2 == whole.m2);
     all.push_back(whole);
     // A row band equals the same rows of the whole.
     const auto band = io::load_cube_rows<double>(s.path, 9, 4, s.options);

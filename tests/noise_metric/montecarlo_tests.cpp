@@ -33,7 +33,7 @@ TEST_CASE("Phi(-d) matches Monte Carlo misclassification on real Fe K pairs") {
   std::vector<pair_case> cases;
   const double targets[] = {0.6, 1.0, 1.5, 2.0, 2.5, 2.9};
   int natural = 0;
-  for (std::size_t i = 0; i < refs.size() && cases.size() < 30; ++i) {
+  for (std::size_t i = 0; i < refs.size() && cases.size() < 26; ++i) {
     const std::size_t j = (i * 7 + 3) % refs.size();
     if (j == i) continue;
     const auto &a = refs[i].norm, &b = refs[j].norm;

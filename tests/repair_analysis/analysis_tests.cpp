@@ -372,3 +372,56 @@ TEST_CASE("kmeans: separated clusters recovered; identical for any thread count;
   CHECK_THROWS_WITH_AS((partition::kmeans({3}).partition(tiny.view(), {}, lt.view())),
                        "kmeans: k must not exceed the number of usable pixels 2 (got 3)", invalid_argument);
 }
+
+#include "spectromine/analysis/pca_baseline.hpp"
+
+TEST_CASE("pca_baseline: two end-member phases and their mixtures; a third phase is poorly fitted") {
+  const index_t rows = 30, cols = 30, bands = 60;
+  auto shape_of = [&](double centre, double width) {
+    std::vector<double> s(static_cast<std::size_t>(bands));
+    for (index_t b = 0; b < bands; ++b)
+      s[static_cast<std::size_t>(b)] = 1.0 / (1.0 + std::exp(-(b - centre) / 2.0)) +
+                                       0.5 * std::exp(-0.5 * std::pow((b - centre - 5) / width, 2));
+    return s;
+  };
+  const auto a = shape_of(20, 3), b = shape_of(30, 6), third = shape_of(40, 2);
+  cube<float> c({rows, cols}, bands);
+  label_image truth({rows, cols});
+  auto eng = make_engine(3);
+  boost::random::normal_distribution<double> g(0, 0.01);
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t col = 0; col < cols; ++col) {
+      const index_t p = r * cols + col;
+      const bool is_third = r >= 12 && r < 18 && col >= 12 && col < 18;
+      const double w = static_cast<double>(col) / (cols - 1);  // a -> b gradient
+      truth[p] = is_third ? 3 : (w <= 0.5 ? 1 : 2);
+      for (index_t k = 0; k < bands; ++k) {
+        const auto kk = static_cast<std::size_t>(k);
+        const double v = is_third ? third[kk] : (1 - w) * a[kk] + w * b[kk];
+        c.spectrum(p)[kk] = static_cast<float>(v + g(eng));
+      }
+    }
+  pixel_mask mask({rows, cols}, 1);
+  label_image l1({rows, cols}), l2({rows, cols});
+  auto rep = analysis::pca_baseline({2, 0.05, 5.0, 1}).partition(c, mask.view(), l1.view());
+  analysis::pca_baseline({2, 0.05, 5.0, 2}).partition(c, mask.view(), l2.view());
+  CHECK(l1 == l2);
+  CHECK(rep.method == "pca");
+  CHECK(rep.parameters["explained_variance_ratio"].get<double>() > 0.9);
+  index_t third_ok = 0, third_total = 0, wrong_third = 0;
+  for (index_t p = 0; p < l1.pixel_count(); ++p) {
+    if (truth[p] == 3) {
+      ++third_total;
+      third_ok += l1[p] == 3;
+    } else {
+      wrong_third += l1[p] == 3;
+    }
+  }
+  CHECK(third_ok == third_total);
+  CHECK(wrong_third < l1.pixel_count() / 100);
+  // Mixtures split between the two end-member classes (which is which is arbitrary).
+  label_image two = truth, got = l1;
+  for (index_t p = 0; p < l1.pixel_count(); ++p)
+    if (truth[p] == 3) two[p] = got[p] = 0;
+  CHECK(analysis::adjusted_rand_index(got.view(), two.view()) > 0.8);
+}

@@ -20,10 +20,11 @@
 //   3. add its flags to `cluster_options` (a field or a small struct) and
 //      register them in `add_method_options`;
 //   4. add one entry to `method_table()`: its --method name, whether the
-//      spatial repair runs by default, and `make`, which builds the
+//      spatial repair runs by default, whether it partitions the normalized
+//      rather than the standardized spectra, and `make`, which builds the
 //      partitioner value from the parsed options and the pipeline context
 //      (energies, normalized cube, mask, threads).
-// The pipeline calls p.partition(standardized cube, mask, labels) through
+// The pipeline calls p.partition(standardized or normalized cube, mask, labels) through
 // std::visit and writes p's partition_report parameters (incl. derived ones)
 // into summary.json. Sentinel labels (labels::outlier, labels::unexplained)
 // become their own positive labels and are named in summary.json.
@@ -70,12 +71,15 @@
 #include "spectromine/repair/window_core.hpp"
 #include "spectromine/version.hpp"
 // Partitioners (step 1 of ADDING A METHOD):
+#include "spectromine/analysis/pca_baseline.hpp"
 #include "spectromine/partition/kmeans.hpp"
+#include "spectromine/index/any.hpp"
+#include "spectromine/partition/dbscan.hpp"
 
 namespace spectromine::cli {
 
 // Step 2: every method the pipeline can run.
-using cluster_method = std::variant<partition::kmeans>;
+using cluster_method = std::variant<partition::kmeans, partition::dbscan<index::any_policy>>;
 
 // Step 3: the flags of the pipeline and of every method.
 struct cluster_options {
@@ -98,6 +102,17 @@ struct cluster_options {
     double tolerance = 1e-6;
     std::uint64_t seed = 0;
   } kmeans;
+  // dbscan (docs/dbscan.md)
+  struct {
+    std::string eps = "auto";  // "auto" (noise model) or a radius in standardized units
+    int min_pts = 0;           // 0 = auto: --smallest-region
+    int smallest_region = 23;
+    int components = 0;        // 0 = full standardized spectra
+    std::string index = "kdtree";
+    bool star = false;
+    double quantile = 0.999;
+    double c_ref = 2.7e4, mut_low = 0.36, mut_high = 1.56;
+  } dbscan;
 };
 
 // What `make` may use to build a partitioner.
@@ -111,10 +126,34 @@ struct cluster_context {
 struct method_entry {
   std::string name;
   bool repair_by_default;
+  bool normalized_input;  // partition the normalized spectra instead of the standardized
   std::function<cluster_method(const cluster_options&, const cluster_context&)> make;
 };
 
 inline void add_method_options(CLI::App* cmd, cluster_options& o) {
+  // dbscan
+  cmd->add_option("--eps", o.dbscan.eps, "dbscan: radius (standardized units) or auto (noise model)")
+      ->capture_default_str();
+  cmd->add_option("--min-pts", o.dbscan.min_pts, "dbscan: MinPts incl. the point (0 = --smallest-region)")
+      ->capture_default_str();
+  cmd->add_option("--smallest-region", o.dbscan.smallest_region,
+                  "dbscan: smallest phase worth reporting, pixels (auto MinPts)")
+      ->capture_default_str();
+  cmd->add_option("--components", o.dbscan.components,
+                  "dbscan: cluster K PCA features of the standardized spectra (0 = full spectra)")
+      ->capture_default_str();
+  cmd->add_option("--index", o.dbscan.index, "dbscan: radius-search index brute|kdtree|rtree (same labels)")
+      ->capture_default_str();
+  cmd->add_flag("--dbscan-star", o.dbscan.star, "dbscan: DBSCAN* (border points become outliers)");
+  cmd->add_option("--eps-quantile", o.dbscan.quantile,
+                  "dbscan: quantile of same-spectrum noise distances for --eps auto")
+      ->capture_default_str();
+  cmd->add_option("--c-ref", o.dbscan.c_ref, "noise model: reference counts (dbscan --eps auto)")
+      ->capture_default_str();
+  cmd->add_option("--mut-low", o.dbscan.mut_low, "noise model: pre-edge mu*t (dbscan --eps auto)")
+      ->capture_default_str();
+  cmd->add_option("--mut-high", o.dbscan.mut_high, "noise model: post-edge mu*t (dbscan --eps auto)")
+      ->capture_default_str();
   // kmeans
   cmd->add_option("--k", o.kmeans.k, "kmeans: number of clusters");
   cmd->add_option("--max-iterations", o.kmeans.max_iterations, "kmeans: Lloyd iterations at most")
@@ -124,12 +163,18 @@ inline void add_method_options(CLI::App* cmd, cluster_options& o) {
       ->capture_default_str();
   cmd->add_option("--seed", o.kmeans.seed, "kmeans: seed of the k-means++ seeding")
       ->capture_default_str();
+  // pca
+  cmd->add_option("--components", o.pca.components, "pca: principal components kept")
+      ->capture_default_str();
+  cmd->add_option("--outlier-z", o.pca.outlier_z,
+                  "pca: robust z of the fit residual beyond which a pixel is the third class")
+      ->capture_default_str();
 }
 
 // Step 4: one entry per method.
 inline const std::vector<method_entry>& method_table() {
   static const std::vector<method_entry> table = {
-      {"kmeans", false,
+      {"kmeans", false, false,
        [](const cluster_options& o, const cluster_context& c) -> cluster_method {
          require(o.kmeans.k >= 1, "cluster", "--k", "is required for --method kmeans (>= 1)",
                  o.kmeans.k);
@@ -140,6 +185,33 @@ inline const std::vector<method_entry>& method_table() {
          k.seed = o.kmeans.seed;
          k.threads = c.threads;
          return partition::kmeans(k);
+       }},
+      {"dbscan", false,
+       [](const cluster_options& o, const cluster_context& c) -> cluster_method {
+         partition::dbscan_options d;
+         if (o.dbscan.eps != "auto") {
+           double eps = 0;
+           try {
+             std::size_t used = 0;
+             eps = std::stod(o.dbscan.eps, &used);
+             require(used == o.dbscan.eps.size(), "cluster", "--eps", "must be auto or a number > 0", o.dbscan.eps);
+           } catch (const std::logic_error&) {
+             throw_invalid("cluster", "--eps", "must be auto or a number > 0", o.dbscan.eps);
+           }
+           d.eps = eps;
+         }
+         require(o.dbscan.min_pts >= 0, "cluster", "--min-pts", "must be >= 1 (or 0 = auto)", o.dbscan.min_pts);
+         d.min_pts = o.dbscan.min_pts;
+         d.smallest_region = o.dbscan.smallest_region;
+         require(o.dbscan.components >= 0, "cluster", "--components", "must be >= 0", o.dbscan.components);
+         d.components = o.dbscan.components;
+         d.star = o.dbscan.star;
+         d.threads = c.threads;
+         d.auto_eps.quantile = o.dbscan.quantile;
+         d.auto_eps.conditions = {o.dbscan.c_ref, o.dbscan.mut_low, o.dbscan.mut_high};
+         d.noise_source = c.normalized;  // the pipeline partitions standardized spectra
+         d.validate();
+         return partition::dbscan<index::any_policy>(d, index::any_policy::from_name(o.dbscan.index));
        }},
   };
   return table;
@@ -294,8 +366,8 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
   label_image labels(shape, 0);
   const partition::partition_report prep = std::visit(
       [&](const auto& p) {
-        return partition::partition_report(
-            p.partition(cube_view<const float>(z.view()), mask_view(mask.view()), labels.view()));
+        const cube_view<const float> input = method->normalized_input ? data.view() : z.view();
+        return partition::partition_report(p.partition(input, mask_view(mask.view()), labels.view()));
       },
       partitioner);
 

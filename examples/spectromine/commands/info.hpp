@@ -143,7 +143,7 @@ inline nlohmann::ordered_json run_info(const info_command_options& o, const glob
   io::for_each_row_band<float>(
       path, source, detail::parse_bytes(o.band_memory, "--band-memory"),
       [&](const cube<float>& band, index_t row0) {
-        stats.merge(io::compute_statistics(band));
+        io::accumulate_statistics(stats, band.view());  // row by row: independent of the band size
         if (want_png)
           for (index_t p = 0; p < band.pixel_count(); ++p)
             preview[row0 * info.shape.cols + p] = detail::edge_jump(band.spectrum(p));

@@ -4,11 +4,12 @@
 //   spectromine sites --refs DIR --energy E --out SITES.csv
 //       [--c-ref 2.7e4 --mut-low 0.36 --mut-high 1.56]
 //       [--trials 10000 --gen-limit 2.326 --reduce-limit 3.719 --seed 0]
-//       [--components 3] [--denseness-trials 10000] [--norm] [--max-extrapolation 100]
+//       [--components 3] [--denseness-trials 10000] [--flat] [--max-extrapolation 100]
 //
-// Reads every reference of DIR, normalizes it (larch pre_edge, flattened
-// unless --norm) on its own grid, interpolates it onto E, generates the
-// candidates (pairs + densification), reduces them, and writes SITES.csv
+// Reads every reference of DIR, normalizes it on its own grid (larch
+// pre_edge `norm`, as `spectromine cluster` normalizes cubes; --flat: the
+// flattened spectrum), interpolates it onto E, generates the candidates
+// (pairs + densification), reduces them, and writes SITES.csv
 // (energy + one column per site named by its composition). Prints one JSON
 // object on stdout: counts at every stage, the denseness check (fraction of
 // random 3-5-component mixtures within the reduction limit of some site),
@@ -35,7 +36,7 @@ namespace spectromine::cli {
 struct sites_command_options {
   std::string refs, energy, out;
   partition::site_generation_options generation{};
-  bool norm = false;
+  bool flat = false;
   double max_extrapolation = 100.0;
 };
 
@@ -43,7 +44,7 @@ inline nlohmann::json run_sites(const sites_command_options& o, const global_opt
   const auto start = std::chrono::steady_clock::now();
   const auto grid = io::read_energy_list(o.energy);
   partition::library_options lo;
-  lo.flat = !o.norm;
+  lo.flat = o.flat;
   lo.max_extrapolation = o.max_extrapolation;
   const auto library = partition::load_library(o.refs, grid, lo);
   auto gen = o.generation;
@@ -63,7 +64,7 @@ inline nlohmann::json run_sites(const sites_command_options& o, const global_opt
   j["energies"] = grid.size();
   j["energy_range"] = {grid.front(), grid.back()};
   j["parameters"] = gen.to_json();
-  j["parameters"]["normalization"] = o.norm ? "norm" : "flat";
+  j["parameters"]["normalization"] = o.flat ? "flat" : "norm";
   j["references_extended"] = extended;
   j["seconds_total"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -99,7 +100,7 @@ inline void add_sites_command(CLI::App& app, global_options& options) {
   sub->add_option("--denseness-trials", g.denseness_trials,
                   "Random mixtures per component count (3, 4, 5) for the denseness check; 0 = skip")
       ->capture_default_str();
-  sub->add_flag("--norm", o->norm, "Use the normalized (not flattened) reference spectra");
+  sub->add_flag("--flat", o->flat, "Use the flattened (not the normalized) reference spectra");
   sub->add_option("--max-extrapolation", o->max_extrapolation,
                   "eV a reference may be extended (end values held) to cover the grid")
       ->capture_default_str();

@@ -43,6 +43,7 @@
 
 #include "spectromine/align/frame.hpp"
 #include "spectromine/align/phase_correlation.hpp"
+#include "spectromine/align/shifts.hpp"
 #include "spectromine/core/concepts.hpp"
 #include "spectromine/core/image.hpp"
 #include "spectromine/core/types.hpp"
@@ -60,14 +61,6 @@ struct stack_registration_options {
   // chain mode: each frame is registered to the frames these many bands
   // before it; the shifts are the least-squares fit of all those steps.
   std::vector<index_t> chain_offsets{1, 2, 4};
-};
-
-// The shift applied to one frame (aligned(y, x) = frame(y - dy, x - dx)) and
-// how well it matched what it was registered to (1 = perfectly).
-struct frame_shift {
-  double dy = 0;
-  double dx = 0;
-  double peak = 1;
 };
 
 struct stack_registration {
@@ -147,6 +140,7 @@ stack_registration register_stack(const C& source, const stack_registration_opti
                                                std::to_string(cube.cols()));
   require(options.band_block >= 1, "register_stack", "band_block", "must be >= 1",
           options.band_block);
+
   const index_t reference = options.reference_band < 0 ? bands / 2 : options.reference_band;
   require(reference < bands, "register_stack", "reference_band",
           "must be < the band count " + std::to_string(bands), options.reference_band);

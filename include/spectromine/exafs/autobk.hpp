@@ -29,7 +29,6 @@
 #pragma once
 
 #include <Eigen/Dense>
-#include <unsupported/Eigen/FFT>
 #include <unsupported/Eigen/NonLinearOptimization>
 #include <unsupported/Eigen/NumericalDiff>
 

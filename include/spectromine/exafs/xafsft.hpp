@@ -35,6 +35,13 @@ using complex = std::complex<double>;
 
 namespace detail {
 
+// One FFT engine per thread: kissfft caches its plans (twiddle tables) per
+// size, and building them costs more than the transform itself.
+inline Eigen::FFT<double>& fft_engine() {
+  thread_local Eigen::FFT<double> engine;
+  return engine;
+}
+
 inline void check_fft_size(int nfft, std::size_t points, const char* what) {
   require(nfft >= 2, "exafs", "nfft", "must be >= 2", nfft);
   require(points <= static_cast<std::size_t>(nfft), "exafs", what,
@@ -51,8 +58,7 @@ inline std::vector<complex> xftf_fast(std::span<const double> chi, int nfft = 20
   std::vector<double> padded(static_cast<std::size_t>(nfft), 0.0);
   std::copy(chi.begin(), chi.end(), padded.begin());
   std::vector<complex> spectrum;
-  Eigen::FFT<double> fft;
-  fft.fwd(spectrum, padded);
+  detail::fft_engine().fwd(spectrum, padded);
   spectrum.resize(static_cast<std::size_t>(nfft / 2));
   const double scale = kstep / std::sqrt(std::numbers::pi);
   for (auto& v : spectrum) v *= scale;
@@ -68,8 +74,7 @@ inline std::vector<complex> xftr_fast(std::span<const complex> chir, int nfft = 
   std::vector<complex> padded(static_cast<std::size_t>(nfft), complex{});
   std::copy(chir.begin(), chir.end(), padded.begin());
   std::vector<complex> out;
-  Eigen::FFT<double> fft;
-  fft.inv(out, padded);
+  detail::fft_engine().inv(out, padded);
   out.resize(static_cast<std::size_t>(nfft / 2));
   const double scale = 4 * std::sqrt(std::numbers::pi) / kstep;
   for (auto& v : out) v *= scale;

@@ -243,15 +243,16 @@ struct cube_statistics {
   }
 };
 
-// Statistics of every value of a cube view (two passes: exact mean, then
-// deviations, so the variance does not cancel catastrophically).
+namespace detail {
+// Statistics of one row of a cube (two passes: exact mean, then deviations,
+// so the variance does not cancel catastrophically).
 template <class T>
-cube_statistics compute_statistics(cube_view<const T> c) {
+cube_statistics row_statistics(cube_view<const T> c, index_t row) {
   cube_statistics s;
   double sum = 0, lo = std::numeric_limits<double>::infinity(), hi = -lo;
   index_t n = 0, bad = 0;
-  for (index_t p = 0; p < c.pixel_count(); ++p)
-    for (T v : c.spectrum(p)) {
+  for (index_t col = 0; col < c.cols(); ++col)
+    for (T v : c.spectrum(row, col)) {
       const double x = static_cast<double>(v);
       if (!std::isfinite(x)) {
         ++bad;
@@ -269,12 +270,29 @@ cube_statistics compute_statistics(cube_view<const T> c) {
   s.min = lo;
   s.max = hi;
   double m2 = 0;
-  for (index_t p = 0; p < c.pixel_count(); ++p)
-    for (T v : c.spectrum(p)) {
+  for (index_t col = 0; col < c.cols(); ++col)
+    for (T v : c.spectrum(row, col)) {
       const double x = static_cast<double>(v);
       if (std::isfinite(x)) m2 += (x - s.mean) * (x - s.mean);
     }
   s.m2 = m2;
+  return s;
+}
+}  // namespace detail
+
+// Adds every value of a cube view to `s`, one row at a time in order, so a
+// cube streamed in bands of rows gives bit-identical numbers whatever the
+// band size.
+template <class T>
+void accumulate_statistics(cube_statistics& s, cube_view<const T> c) {
+  for (index_t r = 0; r < c.rows(); ++r) s.merge(detail::row_statistics(c, r));
+}
+
+// Statistics of every value of a cube view.
+template <class T>
+cube_statistics compute_statistics(cube_view<const T> c) {
+  cube_statistics s;
+  accumulate_statistics(s, c);
   return s;
 }
 template <class T>

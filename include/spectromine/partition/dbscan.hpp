@@ -354,6 +354,12 @@ struct dbscan_options {
   index_t components = 0;     // 0: cluster standardized spectra; K > 0: their top-K PCA features
   int threads = 0;
   dbscan_auto_eps_options auto_eps{};
+  // The NORMALIZED spectra auto eps takes its noise from (sigma depends on
+  // the normalized absorbance, N on the spectrum's own norm). Empty: the
+  // partitioned cube itself, which must then be normalized, not
+  // standardized. The CLI partitions standardized spectra and points this at
+  // its normalized cube (same shape; non-owning: must outlive partition()).
+  cube_view<const float> noise_source{};
 
   void validate() const {
     constexpr std::string_view c = "dbscan";
@@ -447,8 +453,17 @@ class dbscan {
       eps = *options_.eps;
       params["eps_source"] = "user";
     } else {
-      const auto a = dbscan_auto_eps(cube, mask, options_.auto_eps,
-                                     basis ? &*basis : nullptr, threads);
+      const Eigen::MatrixXd* b = basis ? &*basis : nullptr;
+      dbscan_auto_eps_result a;
+      if (options_.noise_source.pixel_count() > 0) {
+        require(options_.noise_source.shape() == cube.shape() &&
+                    options_.noise_source.bands() == cube.bands(),
+                component, "noise_source", "must have the cube's shape and bands",
+                options_.noise_source.pixel_count());
+        a = dbscan_auto_eps(options_.noise_source, mask, options_.auto_eps, b, threads);
+      } else {
+        a = dbscan_auto_eps(cube, mask, options_.auto_eps, b, threads);
+      }
       eps = a.eps;
       params["eps_source"] = "auto";
       params["auto_eps"] = options_.auto_eps.to_json();
@@ -462,7 +477,10 @@ class dbscan {
     params["min_pts_source"] = options_.min_pts > 0 ? "user" : "smallest_region";
     params["smallest_region"] = options_.smallest_region;
     params["star"] = options_.star;
-    params["index"] = Index::name;
+    if constexpr (requires { index_.chosen_name(); })
+      params["index"] = std::string(index_.chosen_name());
+    else
+      params["index"] = Index::name;
     const auto t2 = clock::now();
 
     for (index_t r = 0; r < labels.rows(); ++r)

@@ -184,7 +184,9 @@ struct site_library {
 
 struct library_options {
   pre_edge_options normalization{};   // larch defaults
-  bool flat = true;                   // use the flattened spectrum (post-edge slope removed)
+  // norm (as `spectromine cluster` normalizes cubes) or the flattened
+  // spectrum (post-edge curvature removed): use what the cube will get.
+  bool flat = false;
   // A reference must cover the grid except for at most this much at each end
   // (its end values are held there): references often start a little above
   // the cube's first energy, where a normalized spectrum is flat anyway.

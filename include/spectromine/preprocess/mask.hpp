@@ -181,7 +181,7 @@ sample_mask_result sample_mask(cube_view<InT> mu, std::span<const double> energy
         state[p] = 2;
         continue;
       }
-      const double step = std::abs(plan.coefficients(std::span<const std::remove_const_t<InT>>(s))[2]);
+      const double step = plan.fitted_edge_step(std::span<const std::remove_const_t<InT>>(s));
       const double sigma = window_noise_sigma(s, energy, plan.windows, scratch);
       const double noise = sigma * gain;
       z[p] = noise > 0 ? step / noise : (step > 0 ? std::numeric_limits<double>::infinity() : 0.0);

@@ -284,6 +284,14 @@ struct pre_edge_plan {
     return out;
   }
 
+  // The fitted edge step |c0| alone (ignores fixed_step): one dot product.
+  template <std::floating_point T>
+  double fitted_edge_step(std::span<const T> mu) const {
+    double s = 0;
+    for (index_t j = 0; j < span(); ++j) s += w_post[0][j] * static_cast<double>(mu[span_begin + j]);
+    return std::abs(s);
+  }
+
   // sqrt(sum w_step^2): the edge step's standard deviation per unit of
   // white noise on mu (used by the sample mask's significance test).
   double step_noise_gain() const {

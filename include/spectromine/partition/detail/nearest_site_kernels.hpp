@@ -29,9 +29,6 @@
 
 namespace spectromine::partition::detail {
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 // Site data packed for one vector width W (built once by nearest_site_index).
 struct packed_sites {
   int width = 0;                // W: lanes of the kernel this packing is for
@@ -84,11 +81,11 @@ template <int W>
                                               float* dst, float& sum, float& sumsq) noexcept {
   using V = simd<W>;
   using vf = typename V::vf;
-  vf s{}, q{}, lo = V::splat(src[0]), hi = lo;
+  vf s{}, q{}, lo = (vf{} + (src[0])), hi = lo;
   index_t i = 0;
   for (; i + W <= bands; i += W) {
-    const vf v = V::load(src + i);
-    V::store(dst + i, v);
+    const vf v = V::at(src + i);
+    V::at(dst + i) = v;
     s += v;
     q += v * v;
     lo = v < lo ? v : lo;
@@ -120,10 +117,10 @@ template <int W>
   vf acc0{}, acc1{};
   index_t i = 0;
   for (; i + 2 * W <= padded; i += 2 * W) {
-    acc0 += V::load(a + i) * V::load(b + i);
-    acc1 += V::load(a + i + W) * V::load(b + i + W);
+    acc0 += V::at(a + i) * V::at(b + i);
+    acc1 += V::at(a + i + W) * V::at(b + i + W);
   }
-  for (; i < padded; i += W) acc0 += V::load(a + i) * V::load(b + i);
+  for (; i < padded; i += W) acc0 += V::at(a + i) * V::at(b + i);
   return V::hsum(acc0 + acc1);
 }
 
@@ -168,7 +165,10 @@ template <int W>
 }
 
 // ---------------------------------------------------------------- pruned
-template <int W>
+// K > 0: the component count is a compile-time constant (the projection
+// coefficients then stay in registers across the whole site loop); K = 0:
+// any count, read from ps.
+template <int W, int K>
 [[gnu::always_inline]] inline void label_run_pruned(const packed_sites& ps, const float* first,
                                                     index_t stride, index_t count,
                                                     const std::uint8_t* mask, label_t* out,
@@ -176,7 +176,7 @@ template <int W>
   using V = simd<W>;
   using vf = typename V::vf;
   using vi = typename V::vi;
-  const index_t E = ps.bands, Ep = ps.bands_padded, k = ps.components,
+  const index_t E = ps.bands, Ep = ps.bands_padded, k = K > 0 ? K : ps.components,
                 kp = ps.components_padded, S = ps.sites, panels = ps.panel_count;
   float* x = sc.x.data();
   float* xc = sc.xc.data();
@@ -201,45 +201,65 @@ template <int W>
     // Centre (the sites are centred, so only the centred pixel's residual
     // outside the principal subspace can raise a score).
     {
-      const vf m = V::splat(mean);
+      const vf m = (vf{} + (mean));
       index_t i = 0;
-      for (; i + W <= E; i += W) V::store(xc + i, V::load(x + i) - m);
+      for (; i + W <= E; i += W) V::at(xc + i) = V::at(x + i) - m;
       for (; i < E; ++i) xc[i] = x[i] - mean;
       for (; i < Ep; ++i) xc[i] = 0.0f;
     }
     // b = V^T xc, vectorized over components.
-    for (index_t j = 0; j < kp; j += W) V::store(b + j, vf{});
+    for (index_t j = 0; j < kp; j += W) V::at(b + j) = vf{};
     for (index_t i = 0; i < E; ++i) {
-      const vf xi = V::splat(xc[i]);
+      const vf xi = (vf{} + (xc[i]));
       const float* row = ps.basis_t + i * kp;
-      for (index_t j = 0; j < kp; j += W) V::store(b + j, V::load(b + j) + xi * V::load(row + j));
+      for (index_t j = 0; j < kp; j += W) V::at(b + j) = V::at(b + j) + xi * V::at(row + j);
     }
     // rho_x = ||xc - V b||, vectorized over energies.
     float rho_x;
     {
       vf q{};
       for (index_t i = 0; i < Ep; i += W) {
-        vf r = V::load(xc + i);
-        for (index_t j = 0; j < k; ++j) r -= V::splat(b[j]) * V::load(ps.basis + j * Ep + i);
+        vf r = V::at(xc + i);
+        for (index_t j = 0; j < k; ++j) r -= (vf{} + (b[j])) * V::at(ps.basis + j * Ep + i);
         q += r * r;
       }
       rho_x = std::sqrt(V::hsum(q));
     }
     // Pass 1: upper bounds of every site; seed = best approximate score.
-    const vf vrho = V::splat(rho_x);
-    vf best_approx = V::splat(-std::numeric_limits<float>::infinity());
-    vi best_idx = V::splat_i(0);
+    const vf vrho = (vf{} + (rho_x));
+    vf best_approx = (vf{} + (-std::numeric_limits<float>::infinity()));
+    vi best_idx = (vi{} + (0));
     vi idx = V::iota();
-    const vi step = V::splat_i(W);
-    for (index_t q = 0; q < panels; ++q) {
-      const float* cp = ps.coef_panels + q * k * W;
-      vf acc{};
-      for (index_t j = 0; j < k; ++j) acc += V::splat(b[j]) * V::load(cp + j * W);
-      V::store(ub + q * W, acc + V::load(ps.rho + q * W) * vrho);
-      const vi gt = acc > best_approx;
-      best_approx = gt ? acc : best_approx;
-      best_idx = gt ? idx : best_idx;
-      idx += step;
+    const vi step = (vi{} + (W));
+    auto pass1 = [&](auto&& approx) {
+      for (index_t q = 0; q < panels; ++q) {
+        vf acc;
+        approx(ps.coef_panels + q * k * W, acc);
+        V::at(ub + q * W) = acc + V::at(ps.rho + q * W) * vrho;
+        const vi gt = acc > best_approx;
+        best_approx = gt ? acc : best_approx;
+        best_idx = gt ? idx : best_idx;
+        idx += step;
+      }
+    };
+    if constexpr (K > 0) {
+      vf bj[K];
+      for (int j = 0; j < K; ++j) bj[j] = vf{} + b[j];
+      pass1([&](const float* cp, vf& out) {
+        vf acc0{}, acc1{};
+        for (int j = 0; j + 1 < K; j += 2) {
+          acc0 += bj[j] * V::at(cp + j * W);
+          acc1 += bj[j + 1] * V::at(cp + (j + 1) * W);
+        }
+        if constexpr (K % 2) acc0 += bj[K - 1] * V::at(cp + (K - 1) * W);
+        out = acc0 + acc1;
+      });
+    } else {
+      pass1([&](const float* cp, vf& out) {
+        vf acc{};
+        for (index_t j = 0; j < k; ++j) acc += (vf{} + (b[j])) * V::at(cp + j * W);
+        out = acc;
+      });
     }
     std::int32_t seed = 0;
     {
@@ -258,9 +278,9 @@ template <int W>
     // Pass 2: exact float scores only where the bound can reach the seed.
     // Site s cannot win when ub_s + margin < t_seed - delta (its exact score
     // is below the seed's); see nearest_site.hpp for the error analysis.
-    const vf thr = V::splat(t_seed - delta - margin);
+    const vf thr = (vf{} + (t_seed - delta - margin));
     for (index_t q = 0; q < panels; ++q) {
-      const vi hit = V::load(ub + q * W) >= thr;
+      const vi hit = V::at(ub + q * W) >= thr;
       if (!V::any(hit)) continue;
       for (int l = 0; l < W; ++l) {
         const index_t s = q * W + l;
@@ -289,20 +309,20 @@ template <int W, int MR, int NR>
   const float* pan = ps.panels + q0 * E * W;
   for (index_t e = 0; e < E; ++e) {
     vf sv[NR];
-    for (int v = 0; v < NR; ++v) sv[v] = V::load(pan + (v * E + e) * W);
+    for (int v = 0; v < NR; ++v) sv[v] = V::at(pan + (v * E + e) * W);
     for (int p = 0; p < MR; ++p) {
-      const vf xe = V::splat(xs[p * Ep + e]);
+      const vf xe = (vf{} + (xs[p * Ep + e]));
       for (int v = 0; v < NR; ++v) acc[p][v] += xe * sv[v];
     }
   }
   // Fused top-2 per lane: state per pixel = best1[W], best2[W], idx1[W].
-  const vi S = V::splat_i(static_cast<std::int32_t>(ps.sites));
+  const vi S = (vi{} + (static_cast<std::int32_t>(ps.sites)));
   for (int v = 0; v < NR; ++v) {
-    const vi sid = V::splat_i(static_cast<std::int32_t>((q0 + v) * W)) + V::iota();
+    const vi sid = (vi{} + (static_cast<std::int32_t>((q0 + v) * W))) + V::iota();
     const vi valid = sid < S;
     for (int p = 0; p < MR; ++p) {
       float* st = state + p * 3 * W;
-      const vf b1 = V::load(st), b2 = V::load(st + W);
+      const vf b1 = V::at(st), b2 = V::at(st + W);
       vi i1;
       std::memcpy(&i1, st + 2 * W, sizeof i1);
       const vf t = acc[p][v];
@@ -311,8 +331,8 @@ template <int W, int MR, int NR>
       const vi gt = valid & (t > b1);
       const vf nb1 = gt ? t : b1;
       const vi ni1 = gt ? sid : i1;
-      V::store(st, nb1);
-      V::store(st + W, nb2);
+      V::at(st) = nb1;
+      V::at(st + W) = nb2;
       std::memcpy(st + 2 * W, &ni1, sizeof ni1);
     }
   }
@@ -403,11 +423,21 @@ using run_function = void (*)(const packed_sites&, const float*, index_t, index_
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 #define SPECTROMINE_AVX2_TARGET __attribute__((target("avx2,fma")))
 
+// Pruned kernels dispatch on the component count: 8, 12 and 16 are
+// compiled with k fixed (the fast paths); any other count uses the loop.
+#define SPECTROMINE_PRUNED_DISPATCH(W)                        \
+  switch (ps.components) {                                     \
+    case 8: label_run_pruned<W, 8>(ps, f, st, n, m, o, sc); break;   \
+    case 12: label_run_pruned<W, 12>(ps, f, st, n, m, o, sc); break; \
+    case 16: label_run_pruned<W, 16>(ps, f, st, n, m, o, sc); break; \
+    default: label_run_pruned<W, 0>(ps, f, st, n, m, o, sc); break;  \
+  }
+
 SPECTROMINE_AVX512_TARGET inline void run_pruned_avx512(const packed_sites& ps, const float* f,
                                                         index_t st, index_t n,
                                                         const std::uint8_t* m, label_t* o,
                                                         kernel_scratch& sc) {
-  label_run_pruned<16>(ps, f, st, n, m, o, sc);
+  SPECTROMINE_PRUNED_DISPATCH(16)
 }
 SPECTROMINE_AVX512_TARGET inline void run_brute_avx512(const packed_sites& ps, const float* f,
                                                        index_t st, index_t n,
@@ -418,7 +448,7 @@ SPECTROMINE_AVX512_TARGET inline void run_brute_avx512(const packed_sites& ps, c
 SPECTROMINE_AVX2_TARGET inline void run_pruned_avx2(const packed_sites& ps, const float* f,
                                                     index_t st, index_t n, const std::uint8_t* m,
                                                     label_t* o, kernel_scratch& sc) {
-  label_run_pruned<8>(ps, f, st, n, m, o, sc);
+  SPECTROMINE_PRUNED_DISPATCH(8)
 }
 SPECTROMINE_AVX2_TARGET inline void run_brute_avx2(const packed_sites& ps, const float* f,
                                                    index_t st, index_t n, const std::uint8_t* m,
@@ -429,7 +459,7 @@ SPECTROMINE_AVX2_TARGET inline void run_brute_avx2(const packed_sites& ps, const
 // compiler's baseline makes of them.
 inline void run_pruned_generic(const packed_sites& ps, const float* f, index_t st, index_t n,
                                const std::uint8_t* m, label_t* o, kernel_scratch& sc) {
-  label_run_pruned<4>(ps, f, st, n, m, o, sc);
+  label_run_pruned<4, 0>(ps, f, st, n, m, o, sc);
 }
 inline void run_brute_generic(const packed_sites& ps, const float* f, index_t st, index_t n,
                               const std::uint8_t* m, label_t* o, kernel_scratch& sc) {
@@ -438,6 +468,7 @@ inline void run_brute_generic(const packed_sites& ps, const float* f, index_t st
 
 #undef SPECTROMINE_AVX512_TARGET
 #undef SPECTROMINE_AVX2_TARGET
+#undef SPECTROMINE_PRUNED_DISPATCH
 
 inline bool cpu_has_avx512() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -454,7 +485,5 @@ inline bool cpu_has_avx2() noexcept {
   return false;
 #endif
 }
-
-#pragma GCC diagnostic pop
 
 }  // namespace spectromine::partition::detail

@@ -20,12 +20,6 @@
 
 namespace spectromine::partition::detail {
 
-// -Wpsabi: passing 64-byte vectors between always_inline helpers compiled
-// for different targets "changes the ABI"; they are always inlined, so no
-// call ever crosses that boundary.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 // Non-dependent vector typedefs (GCC mishandles vector_size on dependent
 // integer typedefs inside templates).
 template <int W>
@@ -34,16 +28,22 @@ template <>
 struct vector_types<4> {
   typedef float vf __attribute__((vector_size(16)));
   typedef std::int32_t vi __attribute__((vector_size(16)));
+  typedef float vfu __attribute__((vector_size(16), aligned(4)));
+  typedef std::int32_t viu __attribute__((vector_size(16), aligned(4)));
 };
 template <>
 struct vector_types<8> {
   typedef float vf __attribute__((vector_size(32)));
   typedef std::int32_t vi __attribute__((vector_size(32)));
+  typedef float vfu __attribute__((vector_size(32), aligned(4)));
+  typedef std::int32_t viu __attribute__((vector_size(32), aligned(4)));
 };
 template <>
 struct vector_types<16> {
   typedef float vf __attribute__((vector_size(64)));
   typedef std::int32_t vi __attribute__((vector_size(64)));
+  typedef float vfu __attribute__((vector_size(64), aligned(4)));
+  typedef std::int32_t viu __attribute__((vector_size(64), aligned(4)));
 };
 
 template <int W>
@@ -53,44 +53,36 @@ struct simd {
   using vf = typename vector_types<W>::vf;
   using vi = typename vector_types<W>::vi;
 
-  [[gnu::always_inline]] static inline vf load(const float* p) noexcept {
-    vf v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
+  using vfu = typename vector_types<W>::vfu;  // unaligned access
+  using viu = typename vector_types<W>::viu;
+  // Vectors are never passed or returned by value (references only), so no
+  // function here has a vector in its calling convention (-Wpsabi).
+  [[gnu::always_inline]] static inline const vfu& at(const float* p) noexcept {
+    return *reinterpret_cast<const vfu*>(p);
   }
-  [[gnu::always_inline]] static inline void store(float* p, vf v) noexcept {
-    std::memcpy(p, &v, sizeof v);
+  [[gnu::always_inline]] static inline vfu& at(float* p) noexcept {
+    return *reinterpret_cast<vfu*>(p);
   }
-  [[gnu::always_inline]] static inline vi load_i(const std::int32_t* p) noexcept {
-    vi v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  [[gnu::always_inline]] static inline void store_i(std::int32_t* p, vi v) noexcept {
-    std::memcpy(p, &v, sizeof v);
-  }
-  [[gnu::always_inline]] static inline vf splat(float x) noexcept { return vf{} + x; }
-  [[gnu::always_inline]] static inline vi splat_i(std::int32_t x) noexcept { return vi{} + x; }
-  [[gnu::always_inline]] static inline vi iota() noexcept {
-    vi v;
-    for (int l = 0; l < W; ++l) v[l] = l;
-    return v;
+  [[gnu::always_inline]] static inline const viu& iota() noexcept {
+    alignas(64) static constexpr std::int32_t lanes[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                                           8, 9, 10, 11, 12, 13, 14, 15};
+    return *reinterpret_cast<const viu*>(lanes);
   }
   // Lane mask (all ones / zero) -> true when any lane is set.
-  [[gnu::always_inline]] static inline bool any(vi m) noexcept {
+  [[gnu::always_inline]] static inline bool any(const vi& m) noexcept {
     std::int32_t acc = 0;
     for (int l = 0; l < W; ++l) acc |= m[l];
     return acc != 0;
   }
   // Pairwise (tree) horizontal sum: W/2 + W/4 + ... additions.
-  [[gnu::always_inline]] static inline float hsum(vf v) noexcept {
+  [[gnu::always_inline]] static inline float hsum(const vf& v) noexcept {
     float a[W];
     std::memcpy(a, &v, sizeof a);
     for (int s = W / 2; s > 0; s /= 2)
       for (int l = 0; l < s; ++l) a[l] += a[l + s];
     return a[0];
   }
-  [[gnu::always_inline]] static inline float hmax(vf v) noexcept {
+  [[gnu::always_inline]] static inline float hmax(const vf& v) noexcept {
     float a[W];
     std::memcpy(a, &v, sizeof a);
     for (int s = W / 2; s > 0; s /= 2)
@@ -98,7 +90,5 @@ struct simd {
     return a[0];
   }
 };
-
-#pragma GCC diagnostic pop
 
 }  // namespace spectromine::partition::detail
