@@ -13,6 +13,8 @@ packages=(
   # command line, tests, benchmarks
   libcli11-dev doctest-dev libbenchmark-dev
   # peers timed by the benchmark scripts
+  # OpenBLAS so the NumPy peers run at full speed (reference BLAS would flatter us)
+  libopenblas0-pthread
   python3 python3-numpy python3-sklearn python3-xraylarch python3-skimage python3-h5py python3-tifffile
 )
 

@@ -8,12 +8,16 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <ctime>
 #include <map>
 #include <tuple>
 
 #include "per_cluster.hpp"
 #include "scene.hpp"
+#include "spectromine/io/npy.hpp"
 #include "spectromine/repair/compose.hpp"
 #include "spectromine/repair/fill.hpp"
 #include "spectromine/repair/structure_core.hpp"
@@ -130,4 +134,41 @@ BENCHMARK(scaling_window_core_fill)->Args({4096, 1})->Args({4096, 2})->Unit(benc
 BENCHMARK(scaling_structure_core_fill)->Args({4096, 1})->Args({4096, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(giant)->Args({20000, 2})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
-BENCHMARK_MAIN();
+// File mode for the peer script (peer_repair.py): repairs a labels.npy and
+// prints the wall time, so both sides time THE SAME input in the same run.
+//   bench_repair --labels IN.npy --out OUT.npy --threads N [--keep-thin]
+int main(int argc, char** argv) {
+  std::string in, out;
+  int threads = 0;
+  bool thin = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--labels" && i + 1 < argc) in = argv[++i];
+    else if (a == "--out" && i + 1 < argc) out = argv[++i];
+    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (a == "--keep-thin") thin = true;
+  }
+  if (!in.empty()) {
+    label_image img = io::read_npy_labels(in);
+    const auto t0 = std::chrono::steady_clock::now();
+    repair::repair_report r;
+    if (thin) {
+      repair::structure_core sc;
+      sc.threads = threads;
+      r = repair::compose(sc, repair::fill{repair::fill_rule::majority, false, threads}).apply(img.view());
+    } else {
+      r = repair::compose(repair::window_core{5, 23, threads},
+                          repair::fill{repair::fill_rule::lowest_label, false, threads})
+              .apply(img.view());
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!out.empty()) io::write_npy_labels(out, img.view());
+    std::printf("{\"seconds\": %.6f, \"removed\": %lld, \"filled\": %lld}\n", s,
+                static_cast<long long>(r.removed), static_cast<long long>(r.filled));
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -15,6 +15,7 @@
 #include "commands/exafs.hpp"
 #include "commands/cluster.hpp"
 #include "commands/compare.hpp"
+#include "commands/synth.hpp"
 // <<< command headers
 #include "spectromine/error.hpp"
 #include "spectromine/version.hpp"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   spectromine::cli::add_exafs_command(app, options);
   spectromine::cli::add_cluster_command(app, options);
   spectromine::cli::add_compare_command(app, options);
+  spectromine::cli::add_synth_command(app, options);
   // <<< command registrations
 
   try {

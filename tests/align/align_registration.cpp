@@ -185,43 +185,85 @@ TEST_CASE("phase correlation: contrast flip across the edge needs the gradient f
   const auto below = crop(scene_frame(s, 0.0), margin);          // phase A dark
   const auto above = drifted_frame(scene_frame(s, 1.0), 2.6, -1.8, margin);  // phase A bright
   const auto r = register_images(below.view(), above.view());
-  CHECK(std::abs(r.dy + 2.6) < 0.25);
-  CHECK(std::abs(r.dx - 1.8) < 0.25);
+  CHECK(std::abs(r.dy + 2.6) < 0.3);
+  CHECK(std::abs(r.dx - 1.8) < 0.3);
+  // Raw intensities lock onto the wrong peak when phase A flips.
+  registration_options raw;
+  raw.filter = frame_filter::none;
+  const auto wrong = register_images(below.view(), above.view(), raw);
+  CHECK(std::max(std::abs(wrong.dy + 2.6), std::abs(wrong.dx - 1.8)) > 0.5);
+}
+
+TEST_CASE("register_stack recovers known drifts to 0.1 px without contrast change") {
+  const index_t margin = 10, bands = 24;
+  const auto s = make_scene({160 + 2 * margin, 176 + 2 * margin}, 4);
+  const auto d = wandering_drift(bands);
+  // Every frame has the post-edge contrast: make_stack's edge at the middle
+  // band is replaced by a constant edge fraction.
+  cube<float> stack({160, 176}, bands);
+  for (index_t b = 0; b < bands; ++b) {
+    auto f = drifted_frame(scene_frame(s, 0.8), d[static_cast<std::size_t>(b)].dy,
+                           d[static_cast<std::size_t>(b)].dx, margin);
+    add_noise(f, 0.02, 5, static_cast<std::uint64_t>(b));
+    for (index_t p = 0; p < f.pixel_count(); ++p) stack.view().spectrum(p)[static_cast<std::size_t>(b)] = f[p];
+  }
+  for (auto mode : {stack_reference::reference, stack_reference::chain}) {
+    stack_registration_options o;
+    o.mode = mode;
+    const auto r = register_stack(stack, o);
+    CAPTURE(static_cast<int>(mode));
+    CHECK(worst_error(r, d) < 0.1);
+  }
 }
 
 TEST_CASE("register_stack recovers known drifts of a stack crossing an edge") {
+  // Phase A flips from dark to bright across the edge. Matching frames of
+  // different contrast has a systematic error no filter removes entirely
+  // (docs/align.md); the stated tolerance: RMS over bands <= 0.1 px, worst
+  // band <= 0.3 px.
   const index_t margin = 10, bands = 40;
   const auto s = make_scene({160 + 2 * margin, 176 + 2 * margin}, 7);
   const auto d = wandering_drift(bands);
   const auto stack = make_stack(s, d, 0.02, 11, margin);
+  auto rms_error = [&](const stack_registration& r) {
+    const auto& ref = d[static_cast<std::size_t>(r.reference_band)];
+    double sum = 0;
+    for (std::size_t b = 0; b < d.size(); ++b)
+      sum += std::pow(r.shifts[b].dy + d[b].dy - ref.dy, 2) + std::pow(r.shifts[b].dx + d[b].dx - ref.dx, 2);
+    return std::sqrt(sum / static_cast<double>(2 * d.size()));
+  };
 
-  stack_registration_options chain;  // default: chain with skips 1, 2, 4
-  const auto r = register_stack(stack, chain);
-  CHECK(r.mode == stack_reference::chain);
+  stack_registration_options options;  // default: reference = middle band
+  const auto r = register_stack(stack, options);
+  CHECK(r.mode == stack_reference::reference);
   CHECK(r.reference_band == bands / 2);
   CHECK(r.shifts[static_cast<std::size_t>(bands / 2)].dy == 0.0);
-  CHECK(worst_error(r, d) < 0.1);
+  CHECK(rms_error(r) < 0.1);
+  CHECK(worst_error(r, d) < 0.3);
 
   // The result does not depend on the thread count.
-  chain.registration.threads = 1;
-  const auto r1 = register_stack(stack, chain);
-  chain.registration.threads = 3;
-  const auto r3 = register_stack(stack, chain);
+  options.registration.threads = 1;
+  const auto r1 = register_stack(stack, options);
+  options.registration.threads = 3;
+  const auto r3 = register_stack(stack, options);
   for (std::size_t b = 0; b < r1.shifts.size(); ++b) {
     CHECK(r1.shifts[b].dy == r3.shifts[b].dy);
     CHECK(r1.shifts[b].dx == r3.shifts[b].dx);
   }
 
-  // Reference mode, explicit reference band.
-  stack_registration_options ref;
-  ref.mode = stack_reference::reference;
-  ref.reference_band = 5;
-  const auto rr = register_stack(stack, ref);
-  CHECK(rr.reference_band == 5);
-  CHECK(worst_error(rr, d) < 0.35);  // contrast differs most from a pre-edge reference
+  // Chain with skips, explicit reference band.
+  stack_registration_options chain;
+  chain.mode = stack_reference::chain;
+  chain.reference_band = 5;
+  const auto rc = register_stack(stack, chain);
+  CHECK(rc.reference_band == 5);
+  CHECK(rc.shifts[5].dx == 0.0);
+  CHECK(rms_error(rc) < 0.1);
+  CHECK(worst_error(rc, d) < 0.3);
 
   // Plain accumulation (offsets {1}) equals the sum of neighbour steps.
   stack_registration_options plain;
+  plain.mode = stack_reference::chain;
   plain.chain_offsets = {1};
   plain.reference_band = 0;
   const auto rp = register_stack(stack, plain);
@@ -252,6 +294,7 @@ TEST_CASE("register_stack: bad input gives clear errors") {
                        doctest::Contains("reference_band must be < the band count 6"),
                        invalid_argument);
   bad = {};
+  bad.mode = stack_reference::chain;
   bad.chain_offsets = {2, 4};
   CHECK_THROWS_WITH_AS(register_stack(stack, bad), doctest::Contains("must contain 1"),
                        invalid_argument);

@@ -79,7 +79,8 @@
 namespace spectromine::cli {
 
 // Step 2: every method the pipeline can run.
-using cluster_method = std::variant<partition::kmeans, partition::dbscan<index::any_policy>>;
+using cluster_method =
+    std::variant<partition::kmeans, partition::dbscan<index::any_policy>, analysis::pca_baseline>;
 
 // Step 3: the flags of the pipeline and of every method.
 struct cluster_options {
@@ -113,6 +114,11 @@ struct cluster_options {
     double quantile = 0.999;
     double c_ref = 2.7e4, mut_low = 0.36, mut_high = 1.56;
   } dbscan;
+  // pca (Duan 2016's baseline, analysis/pca_baseline.hpp)
+  struct {
+    index_t components = 2;
+    double outlier_z = 5.0;
+  } pca;
 };
 
 // What `make` may use to build a partitioner.
@@ -164,7 +170,7 @@ inline void add_method_options(CLI::App* cmd, cluster_options& o) {
   cmd->add_option("--seed", o.kmeans.seed, "kmeans: seed of the k-means++ seeding")
       ->capture_default_str();
   // pca
-  cmd->add_option("--components", o.pca.components, "pca: principal components kept")
+  cmd->add_option("--pca-components", o.pca.components, "pca: principal components kept")
       ->capture_default_str();
   cmd->add_option("--outlier-z", o.pca.outlier_z,
                   "pca: robust z of the fit residual beyond which a pixel is the third class")
@@ -186,7 +192,7 @@ inline const std::vector<method_entry>& method_table() {
          k.threads = c.threads;
          return partition::kmeans(k);
        }},
-      {"dbscan", false,
+      {"dbscan", false, false,
        [](const cluster_options& o, const cluster_context& c) -> cluster_method {
          partition::dbscan_options d;
          if (o.dbscan.eps != "auto") {
@@ -212,6 +218,15 @@ inline const std::vector<method_entry>& method_table() {
          d.noise_source = c.normalized;  // the pipeline partitions standardized spectra
          d.validate();
          return partition::dbscan<index::any_policy>(d, index::any_policy::from_name(o.dbscan.index));
+       }},
+      // Linear-combination fitting of the normalized spectra (not standardized ones).
+      {"pca", false, true,
+       [](const cluster_options& o, const cluster_context& c) -> cluster_method {
+         analysis::pca_baseline_options p;
+         p.components = o.pca.components;
+         p.outlier_z = o.pca.outlier_z;
+         p.threads = c.threads;
+         return analysis::pca_baseline(p);
        }},
   };
   return table;

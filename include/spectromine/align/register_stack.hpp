@@ -8,25 +8,25 @@
 // upstream of both clustering routes.
 //
 // Two ways to choose what each frame is registered to:
-//  - reference (default): every frame against one reference frame. Errors do
-//    not accumulate (each shift is one independent measurement), and the
-//    gradient-magnitude filter (phase_correlation.hpp) makes frames on the
-//    other side of the edge, whose contrast changed or flipped, still match
+//  - reference (default): every frame against one reference frame. Each
+//    shift is one independent measurement, so errors do not accumulate, and
+//    it is the cheapest (one forward transform and one correlation per
+//    frame). The gradient-magnitude filter (phase_correlation.hpp) makes
+//    frames across the edge, whose contrast changed or flipped, still match
 //    the reference's shapes.
-//  - chain (default): frame b against its neighbours b - 1, b - 2, b - 4
-//    (chain_offsets), shifts from the least-squares fit of all those steps.
-//    Neighbours in energy have nearly the same contrast, so the systematic
-//    error of matching frames whose phases changed brightness (which no
-//    filter removes completely: a particle that brightens on a sloped
-//    background moves its gradient ridge) stays small; plain accumulation of
-//    neighbour steps would be a random walk (errors ~ sqrt(steps) at the
-//    ends), the skips of 2 and 4 average it out. On the synthetic stacks of
-//    tests/align (contrast flip, noise) this halves the worst error of
-//    `reference` (benchmarks/results/align.md); it costs one forward
-//    transform and three correlations per frame instead of one.
-//  - reference: every frame against one reference frame: independent
-//    measurements, no accumulation, cheapest (one correlation per frame);
-//    best when the contrast barely changes (below or far above the edge).
+//  - chain: frame b against its neighbours b - 1, b - 2, b - 4
+//    (chain_offsets), shifts from the least-squares fit of all those steps
+//    anchored at the reference band. Neighbours in energy have nearly the
+//    same contrast, so each step is less biased; but the small biases of the
+//    steps across the edge add up (they share a sign), and plain
+//    accumulation of neighbour steps is a random walk (the skips of 2 and 4
+//    average that part out). Use it when no frame resembles a distant one.
+// Why reference is the default: on ten synthetic stacks crossing an edge
+// (contrast flip, noise; benchmarks/align/align_accuracy.cpp) its mean worst
+// error was lower than chain's (benchmarks/results/align.md), at a third
+// of the correlations. Neither removes all of the bias of matching frames
+// whose phases changed brightness: a particle that brightens on a sloped
+// background moves its gradient ridge by a fraction of a pixel.
 // The reference band defaults to the middle of the stack: with drift that
 // grows monotonically with acquisition time, it halves the largest shift to
 // measure; in chain mode it halves the longest chain.
@@ -55,7 +55,7 @@ enum class stack_reference { reference, chain };
 
 struct stack_registration_options {
   registration_options registration{};
-  stack_reference mode = stack_reference::chain;
+  stack_reference mode = stack_reference::reference;
   index_t reference_band = -1;  // -1: the middle band (bands / 2)
   index_t band_block = 16;      // bands extracted per pass over the cube (16 floats = a cache line)
   // chain mode: each frame is registered to the frames these many bands
@@ -66,7 +66,7 @@ struct stack_registration_options {
 struct stack_registration {
   std::vector<frame_shift> shifts;  // one per band; the reference band's is (0, 0)
   index_t reference_band = 0;
-  stack_reference mode = stack_reference::chain;
+  stack_reference mode = stack_reference::reference;
 };
 
 namespace detail {

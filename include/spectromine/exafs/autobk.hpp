@@ -161,14 +161,17 @@ inline Eigen::MatrixXd evaluate_columns(std::span<const double> t, const Eigen::
 
 inline void validate_autobk(std::span<const double> energy, std::span<const double> mu,
                             const autobk_options& o) {
-  validate_energy_grid(energy, "autobk");
+  // Per-point checks build their message only on failure (hot for many spectra).
+  for (std::size_t i = 0; i < energy.size(); ++i)
+    if (!std::isfinite(energy[i]) || (i > 0 && !(energy[i] > energy[i - 1])))
+      validate_energy_grid(energy, "autobk");  // throws the precise message
   require(energy.size() >= 8, "autobk", "energy", "must have >= 8 points", energy.size());
   require(mu.size() == energy.size(), "autobk", "mu",
           "must have as many values as energy (" + std::to_string(energy.size()) + ")",
           mu.size());
   for (std::size_t i = 0; i < mu.size(); ++i)
-    require(std::isfinite(mu[i]), "autobk", "mu[" + std::to_string(i) + "]", "must be finite",
-            mu[i]);
+    if (!std::isfinite(mu[i]))
+      throw_invalid("autobk", "mu[" + std::to_string(i) + "]", "must be finite", mu[i]);
   require(std::isfinite(o.rbkg) && o.rbkg > 0, "autobk", "rbkg", "must be > 0", o.rbkg);
   if (o.nknots) require(*o.nknots >= 1, "autobk", "nknots", "must be >= 1", *o.nknots);
   if (o.e0)

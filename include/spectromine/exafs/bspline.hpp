@@ -118,8 +118,9 @@ class spline_interpolator {
  public:
   explicit spline_interpolator(std::span<const double> x) : x_(x.begin(), x.end()) {
     for (std::size_t i = 1; i < x.size(); ++i)
-      require(x[i] > x[i - 1], "exafs", "spline abscissa[" + std::to_string(i) + "]",
-              "must be strictly greater than the previous one", x[i]);
+      if (!(x[i] > x[i - 1]))
+        throw_invalid("exafs", "spline abscissa[" + std::to_string(i) + "]",
+                      "must be strictly greater than the previous one", x[i]);
     knots_ = interpolation_knots(x);
     const auto m = static_cast<Eigen::Index>(x.size());
     std::vector<Eigen::Triplet<double>> entries;
@@ -160,7 +161,9 @@ class spline_interpolator {
  private:
   std::vector<double> x_;
   std::vector<double> knots_;
-  Eigen::SparseLU<Eigen::SparseMatrix<double>> lu_;
+  // Natural ordering: the matrix is banded (4 consecutive entries per row),
+  // so no fill-reducing permutation is needed.
+  Eigen::SparseLU<Eigen::SparseMatrix<double>, Eigen::NaturalOrdering<int>> lu_;
 };
 
 // splrep(x, y, k=3, s=0): the interpolating (not-a-knot) cubic spline.

@@ -113,9 +113,9 @@ inline chir_result xftf(std::span<const double> k, std::span<const double> chi,
   for (std::size_t i = 0; i < k.size(); ++i) {
     require(std::isfinite(k[i]) && std::isfinite(chi[i]), "xftf", "chi(k)",
             "must be finite at every point; index", i);
-    if (i > 0)
-      require(k[i] > k[i - 1], "xftf", "k[" + std::to_string(i) + "]",
-              "must be strictly greater than the previous k", k[i]);
+    if (i > 0 && !(k[i] > k[i - 1]))
+      throw_invalid("xftf", "k[" + std::to_string(i) + "]",
+                    "must be strictly greater than the previous k", k[i]);
   }
   require(std::isfinite(options.kstep) && options.kstep > 0, "xftf", "kstep", "must be > 0",
           options.kstep);

@@ -1,0 +1,185 @@
+// spectromine/parallel/mpi.hpp: the tiled Voronoi pipeline over MPI ranks
+// (component spectromine::mpi; empty without SPECTROMINE_HAS_MPI).
+//
+//   rank 0 reads the sites and broadcasts them; every rank builds the same
+//   nearest_site_index; rank 0 creates the scratch label/mask files and the
+//   output (temporary) and broadcasts their paths; rank r labels the bands
+//   b with b % size == r (read -> normalize -> standardize -> label), writing
+//   its rows into the shared files with positioned writes (the files must be
+//   on a file system every rank sees: one node, or NFS/Lustre);
+//   then rank 0 runs the exact tiled repair (parallel/tiled.hpp) on the label
+//   image -- 4 bytes per pixel against the cube's 4 x E bytes, so the
+//   labelling is where the time goes -- and commits the one output.
+// Labels are identical to one process (tests/parallel, run under mpirun -np
+// 2 and 4). A failure on any rank fails every rank (no rank waits forever)
+// and leaves no output file.
+#pragma once
+
+#if defined(SPECTROMINE_HAS_MPI)
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "spectromine/error.hpp"
+#include "spectromine/parallel/tiled.hpp"
+#include "spectromine/partition/sites.hpp"
+
+namespace spectromine::parallel {
+
+inline int mpi_rank(MPI_Comm comm) {
+  int r = 0;
+  MPI_Comm_rank(comm, &r);
+  return r;
+}
+inline int mpi_size(MPI_Comm comm) {
+  int s = 1;
+  MPI_Comm_size(comm, &s);
+  return s;
+}
+
+namespace detail {
+
+// Runs f on this rank; if it throws on ANY rank, every rank throws (the
+// failing rank its own error), so no rank blocks in a later collective.
+template <class F>
+void mpi_collective(MPI_Comm comm, F&& f) {
+  int failed = 0;
+  std::string message;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    failed = 1;
+    message = e.what();
+  }
+  int any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm);
+  if (failed) throw spectromine::error(message);
+  if (any) throw spectromine::error("mpi: another rank failed (see its error message)");
+}
+
+inline void mpi_broadcast_string(std::string& s, int root, MPI_Comm comm) {
+  long long n = static_cast<long long>(s.size());
+  MPI_Bcast(&n, 1, MPI_LONG_LONG, root, comm);
+  s.resize(static_cast<std::size_t>(n));
+  if (n > 0) MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, root, comm);
+}
+
+inline void mpi_broadcast_doubles(std::vector<double>& v, int root, MPI_Comm comm) {
+  long long n = static_cast<long long>(v.size());
+  MPI_Bcast(&n, 1, MPI_LONG_LONG, root, comm);
+  v.resize(static_cast<std::size_t>(n));
+  if (n > 0) MPI_Bcast(v.data(), static_cast<int>(n), MPI_DOUBLE, root, comm);
+}
+
+}  // namespace detail
+
+// Sends rank `root`'s site set to every rank (names, energies, spectra).
+inline void broadcast_sites(partition::site_set& sites, MPI_Comm comm, int root = 0) {
+  detail::mpi_broadcast_doubles(sites.energy, root, comm);
+  long long count = static_cast<long long>(sites.spectra.size());
+  MPI_Bcast(&count, 1, MPI_LONG_LONG, root, comm);
+  sites.names.resize(static_cast<std::size_t>(count));
+  sites.spectra.resize(static_cast<std::size_t>(count));
+  for (std::size_t s = 0; s < static_cast<std::size_t>(count); ++s) {
+    detail::mpi_broadcast_string(sites.names[s], root, comm);
+    detail::mpi_broadcast_doubles(sites.spectra[s], root, comm);
+  }
+}
+
+// tiled_voronoi over the ranks of `comm` (collective: every rank calls it
+// with the same source file, energy, options and paths; `sites` is taken
+// from rank 0). Every rank returns the same report.
+template <class Source>
+  requires tile_source<Source>
+tiled_voronoi_report mpi_tiled_voronoi(MPI_Comm comm, Source& source, std::span<const double> energy,
+                                       partition::site_set sites, const tiled_voronoi_options& options,
+                                       const std::filesystem::path& labels_out,
+                                       const std::filesystem::path& mask_out = {}) {
+  const int rank = mpi_rank(comm), size = mpi_size(comm);
+  const index_t H = source.rows(), W = source.cols(), E = source.bands();
+  const image_shape shape{H, W};
+  broadcast_sites(sites, comm);
+  std::optional<partition::nearest_site_index> index;
+  tiled_voronoi_report report;
+  detail::mpi_collective(comm, [&] {
+    detail::validate_voronoi(options, energy, E);
+    partition::nearest_site_options lo = options.labelling;
+    lo.threads = options.tiling.threads;
+    index.emplace(partition::sites_on_grid(sites, energy), lo);
+  });
+  report.band_rows = detail::voronoi_band_rows(options, H, W, E);
+  const auto bands = plan_row_bands(H, report.band_rows);
+  report.bands = static_cast<index_t>(bands.size());
+
+  // Rank 0 owns the files (atomic: removed unless committed).
+  std::optional<io::atomic_file> labels_file, raw_file, mask_file;
+  std::string raw_path, mask_path;
+  detail::mpi_collective(comm, [&] {
+    if (rank != 0) return;
+    labels_file.emplace(labels_out);
+    raw_file.emplace(labels_out.string() + ".raw");
+    mask_file.emplace(mask_out.empty() ? std::filesystem::path(labels_out.string() + ".mask") : mask_out);
+    npy_image_file<label_t>::create(raw_file->temp_path(), shape);
+    npy_image_file<std::uint8_t>::create(mask_file->temp_path(), shape);
+    raw_path = raw_file->temp_path().string();
+    mask_path = mask_file->temp_path().string();
+  });
+  detail::mpi_broadcast_string(raw_path, 0, comm);
+  detail::mpi_broadcast_string(mask_path, 0, comm);
+
+  long long local[2] = {0, 0};
+  detail::mpi_collective(comm, [&] {
+    auto raw = npy_image_file<label_t>::open(raw_path, true);
+    auto valid_file = npy_image_file<std::uint8_t>::open(mask_path, true);
+    detail::label_buffers buf(report.band_rows, W, E);
+    for (std::size_t b = static_cast<std::size_t>(rank); b < bands.size(); b += static_cast<std::size_t>(size)) {
+      local[0] += detail::label_band(source, energy, *index, options, bands[b], buf, raw, valid_file);
+      local[1] += bands[b].rows * W;
+    }
+    raw.sync();  // visible to rank 0 also across nodes
+    valid_file.sync();
+  });
+  long long total[2] = {0, 0};
+  MPI_Allreduce(local, total, 2, MPI_LONG_LONG, MPI_SUM, comm);
+  report.valid = static_cast<index_t>(total[0]);
+  report.pixels = static_cast<index_t>(total[1]);
+
+  // Repair on rank 0, then everyone learns the result.
+  std::vector<long long> numbers;
+  detail::mpi_collective(comm, [&] {
+    if (rank != 0) return;
+    auto raw = npy_image_file<label_t>::open(raw_path);
+    auto valid_file = npy_image_file<std::uint8_t>::open(mask_path);
+    auto final_labels = npy_image_file<label_t>::create(labels_file->temp_path(), shape);
+    report.repair = tiled_repair(raw, &valid_file, final_labels, labels_out.string() + ".cored",
+                                 detail::repair_of(options), options.tiling);
+    report.label_counts = detail::count_labels(final_labels, index->size());
+    final_labels.sync();
+    labels_file->commit();
+    if (!mask_out.empty()) mask_file->commit();
+  });
+  if (rank == 0) {
+    const auto& r = report.repair;
+    numbers = {r.removed, r.filled, r.bands, r.border_components, r.fill_max_halo, r.fill_retries};
+    numbers.insert(numbers.end(), report.label_counts.begin(), report.label_counts.end());
+  }
+  long long n = static_cast<long long>(numbers.size());
+  MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm);
+  numbers.resize(static_cast<std::size_t>(n));
+  MPI_Bcast(numbers.data(), static_cast<int>(n), MPI_LONG_LONG, 0, comm);
+  if (rank != 0) {
+    report.repair = {numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5]};
+    report.label_counts.assign(numbers.begin() + 6, numbers.end());
+  }
+  return report;
+}
+
+}  // namespace spectromine::parallel
+
+#endif  // SPECTROMINE_HAS_MPI

@@ -1,0 +1,265 @@
+// spectromine/parallel/tile_source.hpp: a spectral cube on disk, read as row
+// bands (tiles) into one reusable buffer, and 2-D images (labels, masks)
+// read and written band by band.
+//
+// Why row bands: an H x W x E C-order .npy stores a band of rows as one
+// contiguous byte range, and so do TIFF strips and HDF5 hyperslabs along the
+// first axis, so a band is one positioned read. Why pread into a reusable
+// buffer rather than mmap: mapped pages count in the resident set until the
+// kernel evicts them, so a memory budget could not be kept; a buffer sized
+// once from the budget keeps peak memory independent of the cube size.
+//
+// The tile_source concept (what the tiled pipeline needs from a cube):
+//   s.rows(), s.cols(), s.bands()          image shape and energies
+//   s.read_rows(row0, rows, cube_view<float> out)   rows [row0, row0+rows)
+// npy_tile_source implements it for float32/float64 little-endian .npy
+// cubes (H x W x E, C order).
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "spectromine/core/cube_view.hpp"
+#include "spectromine/core/image.hpp"
+#include "spectromine/core/types.hpp"
+#include "spectromine/error.hpp"
+#include "spectromine/io/npy.hpp"
+
+namespace spectromine::parallel {
+
+template <class S>
+concept tile_source = requires(S& s, const S& cs, index_t i, cube_view<float> out) {
+  { cs.rows() } -> std::convertible_to<index_t>;
+  { cs.cols() } -> std::convertible_to<index_t>;
+  { cs.bands() } -> std::convertible_to<index_t>;
+  s.read_rows(i, i, out);
+};
+
+template <class S>
+constexpr bool check_tile_source() {
+  static_assert(tile_source<S>,
+                "spectromine: a tile source needs rows(), cols(), bands() and "
+                "read_rows(row0, rows, cube_view<float>) (see spectromine/parallel/tile_source.hpp).");
+  return tile_source<S>;
+}
+
+// A row band [row0, row0 + rows) of the image, with a halo of extra rows
+// around it (clipped at the image edges).
+struct row_band {
+  index_t row0 = 0, rows = 0;   // the rows this band owns (its output)
+  index_t halo0 = 0, halo1 = 0; // rows read: [halo0, halo1)
+  index_t end() const noexcept { return row0 + rows; }
+};
+
+// Bands of `band_rows` rows covering `image_rows`, each with `halo` rows on
+// either side (clipped).
+inline std::vector<row_band> plan_row_bands(index_t image_rows, index_t band_rows, index_t halo = 0) {
+  require(band_rows >= 1, "tiled", "band rows", "must be >= 1", band_rows);
+  require(halo >= 0, "tiled", "halo", "must be >= 0", halo);
+  std::vector<row_band> out;
+  for (index_t r = 0; r < image_rows; r += band_rows) {
+    row_band b;
+    b.row0 = r;
+    b.rows = std::min(band_rows, image_rows - r);
+    b.halo0 = std::max<index_t>(0, r - halo);
+    b.halo1 = std::min(image_rows, b.end() + halo);
+    out.push_back(b);
+  }
+  return out;
+}
+
+// Parses a memory size: "256M", "2G", "512K", "1000" (bytes).
+inline std::size_t parse_memory_size(const std::string& text) {
+  require(!text.empty(), "tiled", "memory budget", "must be a size such as 256M", text);
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::logic_error&) {
+    throw_invalid("tiled", "memory budget", "must be a size such as 256M, 2G", text);
+  }
+  double scale = 1;
+  const std::string suffix = text.substr(used);
+  if (suffix == "" || suffix == "B") scale = 1;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = 1024.0;
+  else if (suffix == "M" || suffix == "MiB") scale = 1024.0 * 1024.0;
+  else if (suffix == "G" || suffix == "GiB") scale = 1024.0 * 1024.0 * 1024.0;
+  else throw_invalid("tiled", "memory budget", "must be a size such as 256M, 2G", text);
+  require(v > 0 && v * scale >= 1, "tiled", "memory budget", "must be > 0", text);
+  return static_cast<std::size_t>(v * scale);
+}
+
+namespace detail {
+
+// A file descriptor with positioned full reads/writes (no shared offset, so
+// threads or ranks may use one file at different offsets).
+class raw_file {
+ public:
+  raw_file() = default;
+  raw_file(const std::filesystem::path& path, int flags) : path_(path) {
+    fd_ = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw io_error(path, std::string("cannot open: ") + std::strerror(errno));
+  }
+  raw_file(const raw_file&) = delete;
+  raw_file& operator=(const raw_file&) = delete;
+  raw_file(raw_file&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
+  raw_file& operator=(raw_file&& o) noexcept {
+    if (this != &o) {
+      close();
+      fd_ = std::exchange(o.fd_, -1);
+      path_ = std::move(o.path_);
+    }
+    return *this;
+  }
+  ~raw_file() { close(); }
+
+  void read_at(void* buffer, std::size_t bytes, std::uint64_t offset) const {
+    auto* p = static_cast<char*>(buffer);
+    while (bytes > 0) {
+      const ssize_t n = ::pread(fd_, p, bytes, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw io_error(path_, "read failed or file truncated");
+      p += n;
+      bytes -= static_cast<std::size_t>(n);
+      offset += static_cast<std::uint64_t>(n);
+    }
+  }
+  void write_at(const void* buffer, std::size_t bytes, std::uint64_t offset) const {
+    const auto* p = static_cast<const char*>(buffer);
+    while (bytes > 0) {
+      const ssize_t n = ::pwrite(fd_, p, bytes, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw io_error(path_, std::string("write failed: ") + std::strerror(errno));
+      p += n;
+      bytes -= static_cast<std::size_t>(n);
+      offset += static_cast<std::uint64_t>(n);
+    }
+  }
+  void sync() const {
+    if (::fsync(fd_) != 0) throw io_error(path_, "fsync failed");
+  }
+
+ private:
+  void close() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+  std::filesystem::path path_;
+};
+
+inline bool little_endian_host() noexcept {
+  const std::uint16_t one = 1;
+  unsigned char b = 0;
+  std::memcpy(&b, &one, 1);
+  return b == 1;
+}
+
+}  // namespace detail
+
+// A float32/float64 .npy cube read by row bands through one reusable buffer.
+class npy_tile_source {
+ public:
+  explicit npy_tile_source(const std::filesystem::path& path)
+      : header_(io::read_npy_cube_header(path)), file_(path, O_RDONLY), path_(path) {
+    if (header_.fortran_order) throw format_error(path, "tiled reads need a C-order cube");
+    if (header_.byte_swapped) throw format_error(path, "tiled reads need native byte order");
+    if (header_.dtype != io::element_type::float32 && header_.dtype != io::element_type::float64)
+      throw format_error(path, "tiled reads need a float32 or float64 cube (got " + header_.descr + ")");
+  }
+  index_t rows() const noexcept { return static_cast<index_t>(header_.shape[0]); }
+  index_t cols() const noexcept { return static_cast<index_t>(header_.shape[1]); }
+  index_t bands() const noexcept { return static_cast<index_t>(header_.shape[2]); }
+  std::size_t element_size() const noexcept { return header_.element_size(); }
+
+  // Rows [row0, row0 + n) into `out` (n x cols x bands, contiguous spectra).
+  void read_rows(index_t row0, index_t n, cube_view<float> out) {
+    require(row0 >= 0 && n >= 0 && row0 + n <= rows(), "npy_tile_source", "rows",
+            "must lie inside the cube", row0 + n);
+    require(out.rows() == n && out.cols() == cols() && out.bands() == bands() && out.is_contiguous(),
+            "npy_tile_source", "out", "must be a contiguous rows x cols x bands view", out.rows());
+    const std::size_t count = static_cast<std::size_t>(n * cols() * bands());
+    const std::uint64_t offset = header_.data_offset + static_cast<std::uint64_t>(row0) *
+                                                          static_cast<std::uint64_t>(cols() * bands()) *
+                                                          element_size();
+    if (header_.dtype == io::element_type::float32) {
+      file_.read_at(out.data(), count * sizeof(float), offset);
+      return;
+    }
+    buffer_.resize(count);  // reused: grows to the largest band once
+    file_.read_at(buffer_.data(), count * sizeof(double), offset);
+    for (std::size_t i = 0; i < count; ++i) out.data()[i] = static_cast<float>(buffer_[i]);
+  }
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  io::npy_header header_;
+  detail::raw_file file_;
+  std::filesystem::path path_;
+  std::vector<double> buffer_;
+};
+
+static_assert(check_tile_source<npy_tile_source>());
+
+// A 2-D C-order .npy image of T (int32 labels, uint8 masks) accessed by row
+// bands with positioned reads/writes. create() writes the header and sizes
+// the file; rows are then written in any order (by any rank).
+template <class T>
+class npy_image_file {
+ public:
+  static npy_image_file create(const std::filesystem::path& path, image_shape shape) {
+    const std::string pre = io::detail::npy_preamble<T>(
+        {static_cast<std::size_t>(shape.rows), static_cast<std::size_t>(shape.cols)});
+    {
+      detail::raw_file f(path, O_WRONLY | O_CREAT | O_TRUNC);
+      f.write_at(pre.data(), pre.size(), 0);
+      // Size the file (sparse) so bands may be written in any order.
+      const std::size_t total = pre.size() + static_cast<std::size_t>(shape.pixels()) * sizeof(T);
+      if (total > pre.size()) {
+        const char zero = 0;
+        f.write_at(&zero, 1, total - 1);
+      }
+    }
+    return npy_image_file(path, shape, pre.size(), O_RDWR);
+  }
+  static npy_image_file open(const std::filesystem::path& path, bool writable = false) {
+    const io::npy_header h = io::read_npy_header(path);
+    if (h.rank() != 2 || h.fortran_order || h.byte_swapped || h.descr != io::detail::npy_descr_of<T>())
+      throw format_error(path, std::string("expected a C-order 2-D ") + io::detail::npy_descr_of<T>() +
+                                   " array (got " + h.descr + ")");
+    return npy_image_file(path, {static_cast<index_t>(h.shape[0]), static_cast<index_t>(h.shape[1])},
+                          h.data_offset, writable ? O_RDWR : O_RDONLY);
+  }
+
+  image_shape shape() const noexcept { return shape_; }
+  void read_rows(index_t row0, index_t n, T* out) const {
+    file_.read_at(out, static_cast<std::size_t>(n * shape_.cols) * sizeof(T), offset(row0));
+  }
+  void write_rows(index_t row0, index_t n, const T* in) const {
+    file_.write_at(in, static_cast<std::size_t>(n * shape_.cols) * sizeof(T), offset(row0));
+  }
+  void sync() const { file_.sync(); }
+
+ private:
+  npy_image_file(const std::filesystem::path& path, image_shape shape, std::size_t data_offset, int flags)
+      : file_(path, flags), shape_(shape), data_offset_(data_offset) {}
+  std::uint64_t offset(index_t row0) const noexcept {
+    return data_offset_ + static_cast<std::uint64_t>(row0 * shape_.cols) * sizeof(T);
+  }
+  detail::raw_file file_;
+  image_shape shape_;
+  std::size_t data_offset_ = 0;
+};
+
+}  // namespace spectromine::parallel

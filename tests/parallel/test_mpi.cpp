@@ -1,0 +1,80 @@
+// mpi_tiled_voronoi == the in-memory pipeline, run under mpirun -np 2 / 4.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "spectromine/io/npy.hpp"
+#include "spectromine/parallel/mpi.hpp"
+#include "synthetic.hpp"
+
+using namespace spectromine;
+namespace fs = std::filesystem;
+
+TEST_CASE("mpi_tiled_voronoi equals the in-memory pipeline for any band height") {
+  const MPI_Comm comm = MPI_COMM_WORLD;
+  const int rank = parallel::mpi_rank(comm), size = parallel::mpi_size(comm);
+  CHECK(size >= 1);
+  // One shared folder named by rank 0.
+  std::string dir_name;
+  if (rank == 0) {
+    dir_name = (fs::temp_directory_path() / ("spectromine_mpi_" + std::to_string(::getpid()))).string();
+    fs::create_directories(dir_name);
+  }
+  parallel::detail::mpi_broadcast_string(dir_name, 0, comm);
+  const fs::path dir(dir_name);
+  const image_shape s{29, 17};
+  const auto sc = parallel_test::make_scene(s, 11);
+  if (rank == 0) io::write_npy_cube(dir / "cube.npy", sc.data.view());
+  MPI_Barrier(comm);
+  const auto ref = parallel_test::reference_pipeline(sc);
+  for (index_t band : {1, 2, 4, 7, 29}) {
+    CAPTURE(band);
+    parallel::npy_tile_source src(dir / "cube.npy");
+    parallel::tiled_voronoi_options o;
+    o.normalize = parallel_test::scene_edge();
+    o.tiling.band_rows = band;
+    o.tiling.threads = 1;
+    // Only rank 0's sites count (broadcast): the others pass an empty set.
+    const partition::site_set sites = rank == 0 ? sc.sites : partition::site_set{};
+    auto rep = parallel::mpi_tiled_voronoi(comm, src, sc.energy, sites, o, dir / "labels.npy", dir / "valid.npy");
+    CHECK(rep.pixels == s.pixels());
+    index_t labelled = 0;
+    for (auto v : ref.repaired.storage()) labelled += v > 0;
+    index_t counted = 0;
+    for (std::size_t l = 1; l < rep.label_counts.size(); ++l) counted += rep.label_counts[l];
+    CHECK(counted == labelled);  // every rank got rank 0's report
+    if (rank == 0) {
+      CHECK(io::read_npy_labels(dir / "labels.npy").storage() == ref.repaired.storage());
+      CHECK(io::read_npy_mask(dir / "valid.npy").storage() == ref.valid.storage());
+    }
+    MPI_Barrier(comm);
+  }
+  // A failure on one rank fails all ranks and writes nothing.
+  {
+    parallel::npy_tile_source src(dir / "cube.npy");
+    parallel::tiled_voronoi_options o;
+    o.tiling.band_rows = 3;
+    std::vector<double> bad = sc.energy;
+    bad[3] = bad[2];  // not strictly increasing
+    const partition::site_set sites = rank == 0 ? sc.sites : partition::site_set{};
+    CHECK_THROWS(parallel::mpi_tiled_voronoi(comm, src, bad, sites, o, dir / "bad.npy"));
+    MPI_Barrier(comm);
+    CHECK_FALSE(fs::exists(dir / "bad.npy"));
+  }
+  MPI_Barrier(comm);
+  if (rank == 0) fs::remove_all(dir);
+}
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  doctest::Context context(argc, argv);
+  int failed = context.run() != 0 ? 1 : 0;
+  int any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return any;
+}
