@@ -26,5 +26,6 @@ mkdir -p "$out_dir"
 "$spectromine" info data/demo/cube.npy --energy data/demo/energy.txt --png "$out_dir/cube.png"
 picture="$out_dir/cube.png"
 
+case "$picture" in /*) ;; *) picture="$(pwd)/$picture" ;; esac
 echo
-echo "demo: done. Picture of the sample: $(pwd)/$picture"
+echo "demo: done. Picture of the sample: $picture"

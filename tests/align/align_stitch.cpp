@@ -60,9 +60,9 @@ struct mosaic {
 
 mosaic make_mosaic() {
   mosaic m;
-  m.truth = known_cube({160, 180}, 5);
-  const image_shape tile{90, 100};
-  m.true_positions = {{0, 0}, {0, 80}, {70, 0}, {70, 80}};
+  m.truth = known_cube({200, 230}, 5);
+  const image_shape tile{120, 140};
+  m.true_positions = {{0, 0}, {0, 90}, {80, 0}, {80, 90}};
   for (const auto& p : m.true_positions) m.tiles.push_back(cut(m.truth, p, tile));
   return m;
 }
@@ -79,11 +79,11 @@ TEST_CASE("stitch: four tiles with perturbed positions reconstruct the cube") {
   for (const auto& t : m.tiles) fields.emplace_back(t.view());
   // Stage positions off by up to 4 pixels (the first is the anchor; the
   // mosaic is placed relative to it).
-  const std::vector<field_position> nominal{{100, 200}, {103, 277}, {166, 202}, {174, 284}};
+  const std::vector<field_position> nominal{{100, 200}, {103, 287}, {176, 202}, {184, 294}};
   const auto plan = plan_stitch(std::span<const memory_field<float>>(fields),
                                 std::span<const field_position>(nominal));
   CHECK(plan.pairs.size() == 6);  // the diagonal pairs overlap too
-  CHECK(plan.shape == image_shape{160, 180});
+  CHECK(plan.shape == image_shape{200, 230});
   CHECK(plan.bands == 5);
   for (std::size_t i = 0; i < 4; ++i) {
     CAPTURE(i);
@@ -96,7 +96,7 @@ TEST_CASE("stitch: four tiles with perturbed positions reconstruct the cube") {
   }
   // Render in small bands through a sink; identical tiles blend to the truth.
   stitch_options options;
-  options.memory_budget = 160 * 6 * sizeof(float) * 7;  // ~7 rows per band
+  options.memory_budget = 230 * 6 * sizeof(float) * 7;  // 7 rows per band
   cube<float> out(plan.shape, plan.bands, -1.0f);
   index_t next_row = 0, calls = 0;
   render_stitch(std::span<const memory_field<float>>(fields), plan,
@@ -109,17 +109,17 @@ TEST_CASE("stitch: four tiles with perturbed positions reconstruct the cube") {
                       for (index_t b = 0; b < band.bands(); ++b) out(row0 + r, c, b) = band(r, c, b);
                 },
                 options);
-  CHECK(next_row == 160);
+  CHECK(next_row == 200);
   CHECK(calls > 10);
   double worst = 0;
   for (std::size_t i = 0; i < out.storage().size(); ++i)
     worst = std::max(worst, static_cast<double>(std::abs(out.storage()[i] - m.truth.storage()[i])));
   CHECK(worst < 1e-5);
-  std::vector<image_shape> shapes(4, image_shape{90, 100});
+  std::vector<image_shape> shapes(4, image_shape{120, 140});
   const auto covered = stitch_coverage(plan, shapes);
   index_t n = 0;
   for (index_t p = 0; p < covered.pixel_count(); ++p) n += covered[p];
-  CHECK(n == 160 * 180);
+  CHECK(n == 200 * 230);
 }
 
 TEST_CASE("stitch: streaming reads each field row once; blending; npy output") {
@@ -132,7 +132,7 @@ TEST_CASE("stitch: streaming reads each field row once; blending; npy output") {
   const auto plan = nominal_plan(std::span<const counting_field>(fields),
                                  std::span<const field_position>(m.true_positions));
   stitch_options options;
-  options.memory_budget = 180 * 6 * sizeof(float) * 16;
+  options.memory_budget = 230 * 6 * sizeof(float) * 16;
   cube<float> out(plan.shape, plan.bands);
   render_stitch(std::span<const counting_field>(fields), plan,
                 [&](index_t row0, cube_view<const float> band) {
@@ -141,22 +141,22 @@ TEST_CASE("stitch: streaming reads each field row once; blending; npy output") {
                       for (index_t b = 0; b < band.bands(); ++b) out(row0 + r, c, b) = band(r, c, b);
                 },
                 options);
-  for (const auto& f : fields) CHECK(f.rows_read == 90);
-  // Row 30 crosses the column overlap [80, 100) of fields 0 and 1 only.
-  for (index_t c = 80; c < 100; ++c) {
+  for (const auto& f : fields) CHECK(f.rows_read == 120);
+  // Row 30 crosses the column overlap [90, 140) of fields 0 and 1 only.
+  for (index_t c = 90; c < 140; ++c) {
     const float a = m.truth(30, c, 2), b = 1.1f * m.truth(30, c, 2);
     const float v = out(30, c, 2);
     CHECK(v >= std::min(a, b) - 1e-4f);
     CHECK(v <= std::max(a, b) + 1e-4f);
   }
-  CHECK(out(30, 79, 2) == doctest::Approx(m.truth(30, 79, 2)));    // field 0 alone
-  CHECK(out(30, 100, 2) == doctest::Approx(1.1f * m.truth(30, 100, 2)));  // field 1 alone
+  CHECK(out(30, 89, 2) == doctest::Approx(m.truth(30, 89, 2)));          // field 0 alone
+  CHECK(out(30, 140, 2) == doctest::Approx(1.1f * m.truth(30, 140, 2)));  // field 1 alone
   // "first" blending: the overlap is field 0's.
   options.blend = stitch_blend::first;
   render_stitch(std::span<const counting_field>(fields), plan,
                 [&](index_t row0, cube_view<const float> band) {
                   if (row0 <= 30 && 30 < row0 + band.rows())
-                    CHECK(band(30 - row0, 90, 2) == m.truth(30, 90, 2));
+                    CHECK(band(30 - row0, 120, 2) == m.truth(30, 120, 2));
                 },
                 options);
 
@@ -184,17 +184,17 @@ TEST_CASE("stitch: field lists and bad layouts give clear errors") {
   for (const auto& t : m.tiles) fields.emplace_back(t.view());
   const std::span<const memory_field<float>> span(fields);
   // Field 3 far away: no overlap chain joins it.
-  std::vector<field_position> apart{{0, 0}, {0, 80}, {70, 0}, {500, 500}};
+  std::vector<field_position> apart{{0, 0}, {0, 90}, {80, 0}, {500, 500}};
   CHECK_THROWS_WITH_AS(plan_stitch(span, std::span<const field_position>(apart)),
                        doctest::Contains("field[3] position must overlap the other fields"),
                        invalid_argument);
-  std::vector<field_position> three{{0, 0}, {0, 80}, {70, 0}};
+  std::vector<field_position> three{{0, 0}, {0, 90}, {80, 0}};
   CHECK_THROWS_WITH_AS(plan_stitch(span, std::span<const field_position>(three)),
                        doctest::Contains("positions must give one (row0, col0) per field (4)"),
                        invalid_argument);
-  cube<float> other_bands({90, 100}, 4);
+  cube<float> other_bands({120, 140}, 4);
   std::vector<memory_field<float>> mixed{fields[0], memory_field<float>(other_bands.view())};
-  std::vector<field_position> two{{0, 0}, {0, 80}};
+  std::vector<field_position> two{{0, 0}, {0, 90}};
   CHECK_THROWS_WITH_AS(plan_stitch(std::span<const memory_field<float>>(mixed),
                                    std::span<const field_position>(two)),
                        doctest::Contains("field[1] bands must equal field[0]'s band count 5"),

@@ -2,13 +2,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <mpi.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "spectromine/parallel/mpi.hpp"  // first: it includes <mpi.h> (C API only)
 #include "spectromine/io/npy.hpp"
-#include "spectromine/parallel/mpi.hpp"
 #include "synthetic.hpp"
 
 using namespace spectromine;

@@ -94,11 +94,12 @@ enum class stitch_blend {
 };
 
 struct stitch_options {
-  // Overlaps are images of the same energy: intensities match, so the raw
-  // (windowed) intensity is registered by default.
+  // Overlaps are narrow strips: a Hann window (strong taper) suppresses the
+  // strip each crop does not share; gradients are robust to the
+  // illumination differences between fields.
   registration_options registration = [] {
     registration_options o;
-    o.filter = frame_filter::none;
+    o.window = window_kind::hann;
     return o;
   }();
   index_t reference_band = -1;  // band registered; -1 = the band-mean image
@@ -274,26 +275,40 @@ stitch_plan plan_stitch(std::span<const S> fields, std::span<const field_positio
   index_t done = 0;
   for (const auto& c : candidates) {
     const auto& pa = nominal[c.a];
-    const auto& pb = nominal[c.b];
-    const auto crop_a = detail::finite_crop(images[c.a], c.rect.row0 - pa.row0, c.rect.col0 - pa.col0,
-                                            c.rect.rows(), c.rect.cols());
-    const auto crop_b = detail::finite_crop(images[c.b], c.rect.row0 - pb.row0, c.rect.col0 - pb.col0,
-                                            c.rect.rows(), c.rect.cols());
-    registration_options ro = options.registration;
-    ro.max_shift = options.max_correction > 0
-                       ? options.max_correction
-                       : static_cast<double>(std::min(c.rect.rows(), c.rect.cols())) / 4.0;
-    // crop_b(t) = crop_a(t + e_b - e_a) for true positions nominal + e, so
-    // the shift registering b onto a is e_b - e_a.
-    const auto r = register_images(crop_a.view(), crop_b.view(), ro);
+    const field_position pb0 = nominal[c.b];
+    // Two passes: the nominal overlap, then the overlap at the corrected
+    // offset, where both crops hold the same content (a few pixels of error
+    // in a narrow overlap otherwise leave a strip each crop does not share).
+    double dy = static_cast<double>(pb0.row0 - pa.row0), dx = static_cast<double>(pb0.col0 - pa.col0);
+    double peak = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+      const field_position pb{pa.row0 + static_cast<index_t>(std::llround(dy)),
+                              pa.col0 + static_cast<index_t>(std::llround(dx))};
+      const auto rect = detail::intersect(pa, fields[c.a].shape(), pb, fields[c.b].shape());
+      if (rect.rows() < 2 || rect.cols() < 2) break;  // the correction left no overlap: keep the last
+      const auto crop_a = detail::finite_crop(images[c.a], rect.row0 - pa.row0, rect.col0 - pa.col0,
+                                              rect.rows(), rect.cols());
+      const auto crop_b = detail::finite_crop(images[c.b], rect.row0 - pb.row0, rect.col0 - pb.col0,
+                                              rect.rows(), rect.cols());
+      registration_options ro = options.registration;
+      ro.max_shift = options.max_correction > 0
+                         ? options.max_correction
+                         : static_cast<double>(std::min(rect.rows(), rect.cols())) / 4.0;
+      // crop_b(t) = crop_a(t + e_b - e_a) for true positions = assumed + e,
+      // so the shift registering b onto a is the correction e_b - e_a.
+      const auto r = register_images(crop_a.view(), crop_b.view(), ro);
+      dy = static_cast<double>(pb.row0 - pa.row0) + r.dy;
+      dx = static_cast<double>(pb.col0 - pa.col0) + r.dx;
+      peak = r.peak;
+    }
     stitch_pair p;
     p.a = static_cast<index_t>(c.a);
     p.b = static_cast<index_t>(c.b);
-    p.nominal_dy = static_cast<double>(pb.row0 - pa.row0);
-    p.nominal_dx = static_cast<double>(pb.col0 - pa.col0);
-    p.measured_dy = p.nominal_dy + r.dy;
-    p.measured_dx = p.nominal_dx + r.dx;
-    p.peak = r.peak;
+    p.nominal_dy = static_cast<double>(pb0.row0 - pa.row0);
+    p.nominal_dx = static_cast<double>(pb0.col0 - pa.col0);
+    p.measured_dy = dy;
+    p.measured_dx = dx;
+    p.peak = peak;
     plan.pairs.push_back(p);
     progress("stitch: overlaps", ++done, static_cast<index_t>(candidates.size()));
   }

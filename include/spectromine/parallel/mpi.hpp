@@ -17,6 +17,14 @@
 
 #if defined(SPECTROMINE_HAS_MPI)
 
+// The C API only: keep Open MPI / MPICH from dragging in their deprecated C++
+// bindings (which need the libmpi_cxx library).
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 
 #include <cstdint>

@@ -27,16 +27,23 @@
 // Algorithm, O(n) memory (no neighbor lists, unlike scikit-learn's O(n^2)
 // worst case: scikit-learn issues #5275, #22531, #26726):
 //  1. core flags, in parallel: each query stops at MinPts neighbors;
-//  2. borders, in parallel: a non-core has < MinPts neighbors, so listing them
-//     all is cheap; remember its nearest core (a pair per border point);
-//  3. clusters: breadth-first expansion from each unlabelled core in point
-//     order, frontier queries in parallel batches; an erasable index forgets
-//     each core when it is reached, so a phase of m pixels costs O(m) reported
-//     neighbors instead of O(m^2) -- the difference between seconds and hours
-//     on a majority phase of 10^5 pixels whose pixels are all mutual
-//     neighbors. Non-erasable indexes work too (filtering by label), slower.
-// Memory: labels (int32) + core flags (uint8) + the frontier (<= n ids) + the
-// index (brute force: n floats; trees: n K floats) + features.
+//     The first min(MinPts, 32) neighbors met are kept per point: for a
+//     non-core that is its whole neighborhood (< MinPts), for a core a sparse
+//     sample of its core-graph edges;
+//  2. borders, in parallel, from the kept neighborhoods: the nearest core;
+//  3. clusters: expansion from each unlabelled core in point order. Kept edges
+//     are followed first (no index query: a random sample of >= MinPts edges
+//     per core connects a dense phase almost surely); then, for exactness,
+//     every reached core is queried ONCE, in parallel batches, against an
+//     index from which every reached core has been erased. So a phase of m
+//     mutually close pixels costs O(m) queries against an almost empty index
+//     instead of O(m^2) reported neighbors -- the difference between seconds
+//     and hours on a 10^5-pixel majority phase. Non-erasable indexes work
+//     too (filtering by label), slower.
+// Memory: labels (int32) + core flags (uint8) + kept neighbors (min(MinPts,
+// 32) ids per point) + the reached list (<= n ids) + the index (brute force:
+// n floats; trees: n K floats) + features. Never a neighbor list of unbounded
+// length.
 #pragma once
 
 #include <algorithm>
@@ -114,7 +121,14 @@ dbscan_point_result dbscan_points(I& idx, double eps, index_t min_pts,
   auto& core = out.core;
   constexpr index_t batch = 64;
 
-  // 1. Core flags; each query stops at MinPts.
+  // 1. Core flags; each query stops at MinPts. The neighbors met on the way
+  // are kept, at most `cap` per point: a non-core point's list is then its
+  // COMPLETE neighborhood (< MinPts), and a core's first `cap` neighbors are
+  // a sparse subgraph of the core graph that step 3 expands without any
+  // index query.
+  const index_t cap = std::min<index_t>(min_pts, 32);
+  std::vector<index_t> first(static_cast<std::size_t>(n * cap));
+  std::vector<std::uint8_t> kept(static_cast<std::size_t>(n), 0);  // neighbors stored (<= cap)
   progress(std::string_view("dbscan: core points"), index_t{0}, n);
   parallel_for(n, threads, 4 * batch, [&](index_t begin, index_t end, int worker) {
     std::vector<index_t> qs;
@@ -124,66 +138,98 @@ dbscan_point_result dbscan_points(I& idx, double eps, index_t min_pts,
       qs.resize(static_cast<std::size_t>(q1 - q0));
       for (index_t q = q0; q < q1; ++q) qs[static_cast<std::size_t>(q - q0)] = q;
       count.assign(qs.size(), 0);
-      detail::query_run(idx, std::span<const index_t>(qs), eps,
-                        [&](std::size_t k, index_t, double) { return ++count[k] < min_pts; });
-      for (std::size_t k = 0; k < qs.size(); ++k)
+      detail::query_run(idx, std::span<const index_t>(qs), eps, [&](std::size_t k, index_t j, double) {
+        const index_t c = count[k]++;
+        if (c < cap) first[static_cast<std::size_t>((q0 + static_cast<index_t>(k)) * cap + c)] = j;
+        return count[k] < min_pts;
+      });
+      for (std::size_t k = 0; k < qs.size(); ++k) {
         core[static_cast<std::size_t>(qs[k])] = count[k] >= min_pts ? 1 : 0;
+        kept[static_cast<std::size_t>(qs[k])] = static_cast<std::uint8_t>(std::min(count[k], cap));
+      }
       if (worker == 0) progress(std::string_view("dbscan: core points"), q1 * threads, n);
     }
   });
   progress(std::string_view("dbscan: core points"), n, n);
+  auto stored = [&](index_t p) {
+    return std::span<const index_t>(first.data() + p * cap, kept[static_cast<std::size_t>(p)]);
+  };
 
-  // 2. Borders: nearest core neighbor (ties: smaller index) of each non-core.
+  // 2. Borders: nearest core neighbor (ties: smaller index) of each non-core,
+  // from its stored complete neighborhood (re-queried only when MinPts > 32).
   std::vector<std::vector<std::pair<index_t, index_t>>> anchors(static_cast<std::size_t>(threads));
   if (!options.star) {
+    const index::feature_view fv = idx.features();
     parallel_for(n, threads, 4 * batch, [&](index_t begin, index_t end, int worker) {
       auto& mine = anchors[static_cast<std::size_t>(worker)];
       for (index_t p = begin; p < end; ++p) {
         if (core[static_cast<std::size_t>(p)]) continue;
         index_t best = -1;
         double best_d = std::numeric_limits<double>::infinity();
-        idx.radius_search(p, eps, [&](index_t j, double d) {
+        auto consider = [&](index_t j, double d) {
           if (core[static_cast<std::size_t>(j)] && (d < best_d || (d == best_d && j < best))) {
             best = j;
             best_d = d;
           }
           return true;
-        });
+        };
+        if (kept[static_cast<std::size_t>(p)] < cap || min_pts <= cap) {
+          for (index_t j : stored(p))
+            consider(j, std::sqrt(index::canonical_squared_distance(fv, p, j)));
+        } else {
+          idx.radius_search(p, eps, consider);
+        }
         if (best >= 0) mine.emplace_back(p, best);
       }
     });
   }
 
-  // 3. Clusters: expansion from each unlabelled core, in point order.
+  // 3. Clusters: expansion from each unlabelled core, in point order. The
+  // stored first neighbors are followed first (no index query); then every
+  // reached core is queried once against the index of not-yet-reached cores,
+  // which by then is nearly empty around it -- the exact completion.
   if constexpr (index::erasable_index<I>) {
     for (index_t p = 0; p < n; ++p)
       if (!core[static_cast<std::size_t>(p)]) idx.erase(p);
   }
-  auto forget = [&](index_t j) {
-    if constexpr (index::erasable_index<I>) idx.erase(j);
-  };
-  std::vector<index_t> frontier;
+  std::vector<index_t> to_query, follow;
   std::vector<std::vector<index_t>> found(static_cast<std::size_t>(threads));
   const index_t frontier_batch = 256 * static_cast<index_t>(threads);
   label_t cluster = 0;
   index_t reached = 0;
+  auto reach = [&](index_t j) {
+    labels[static_cast<std::size_t>(j)] = cluster;
+    if constexpr (index::erasable_index<I>) idx.erase(j);
+    follow.push_back(j);
+    ++reached;
+  };
   progress(std::string_view("dbscan: clusters"), index_t{0}, n);
   for (index_t seed = 0; seed < n; ++seed) {
     if (!core[static_cast<std::size_t>(seed)] || labels[static_cast<std::size_t>(seed)] != 0) continue;
     require(cluster < std::numeric_limits<label_t>::max(), component, "clusters",
             "must fit in int32 labels", cluster);
     ++cluster;
-    labels[static_cast<std::size_t>(seed)] = cluster;
-    forget(seed);
-    frontier.assign(1, seed);
-    std::size_t head = 0;
-    while (head < frontier.size()) {
+    to_query.clear();
+    follow.clear();
+    reach(seed);
+    std::size_t queried = 0;
+    for (;;) {
+      // Follow stored edges (sequential, O(cap) per core).
+      while (!follow.empty()) {
+        const index_t p = follow.back();
+        follow.pop_back();
+        to_query.push_back(p);
+        for (index_t j : stored(p))
+          if (core[static_cast<std::size_t>(j)] && labels[static_cast<std::size_t>(j)] == 0) reach(j);
+      }
+      if (queried == to_query.size()) break;
+      // Exact completion: query a batch of reached cores in parallel.
       const index_t count =
-          std::min<index_t>(frontier_batch, static_cast<index_t>(frontier.size() - head));
-      const std::span<const index_t> todo(frontier.data() + head, static_cast<std::size_t>(count));
-      head += static_cast<std::size_t>(count);
+          std::min<index_t>(frontier_batch, static_cast<index_t>(to_query.size() - queried));
+      const std::span<const index_t> todo(to_query.data() + queried, static_cast<std::size_t>(count));
+      queried += static_cast<std::size_t>(count);
       for (auto& f : found) f.clear();
-      // Small frontiers run inline: thread start-up would cost more than the queries.
+      // Small batches run inline: thread start-up would cost more than the queries.
       const int use = count < 64 ? 1 : threads;
       parallel_for(count, use, 16, [&](index_t begin, index_t end, int worker) {
         auto& mine = found[static_cast<std::size_t>(worker)];
@@ -199,14 +245,9 @@ dbscan_point_result dbscan_points(I& idx, double eps, index_t min_pts,
         }
       });
       for (const auto& f : found)
-        for (index_t j : f) {
-          if (labels[static_cast<std::size_t>(j)] != 0) continue;
-          labels[static_cast<std::size_t>(j)] = cluster;
-          forget(j);
-          frontier.push_back(j);
-        }
+        for (index_t j : f)
+          if (labels[static_cast<std::size_t>(j)] == 0) reach(j);
     }
-    reached += static_cast<index_t>(frontier.size());
     progress(std::string_view("dbscan: clusters"), reached, n);
   }
   out.clusters = cluster;

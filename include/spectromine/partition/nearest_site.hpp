@@ -510,6 +510,9 @@ class nearest_site_index {
     sc.xc.assign(static_cast<std::size_t>(Ep_), 0.0f);
     sc.b.assign(static_cast<std::size_t>(std::max<index_t>(packed_.components_padded, W_)), 0.0f);
     sc.ub.assign(static_cast<std::size_t>(packed_.panel_count * W_), 0.0f);
+    sc.ids.assign(static_cast<std::size_t>(packed_.panel_count * W_), 0);
+    sc.cand.reserve(static_cast<std::size_t>(S_));
+    sc.cand_score.reserve(static_cast<std::size_t>(S_));
     sc.state.assign(static_cast<std::size_t>(4 * 3 * W_), 0.0f);
   }
 

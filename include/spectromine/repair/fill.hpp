@@ -129,41 +129,64 @@ struct fill {
     });
     std::vector<index_t> frontier;
     for (auto& p : parts) frontier.insert(frontier.end(), p.begin(), p.end());
-    parts.clear();
-    for (index_t p : frontier) labels(p / cols, p % cols) = queued;
+    // Mark (disjoint pixels: parallel, after the read-only scan has finished).
+    auto mark_queued = [&](const std::vector<index_t>& list) {
+      parallel_for(static_cast<index_t>(list.size()), workers, 8192, [&](index_t b, index_t e, int) {
+        for (index_t i = b; i < e; ++i) {
+          const index_t p = list[static_cast<std::size_t>(i)];
+          labels(p / cols, p % cols) = queued;
+        }
+      });
+    };
+    mark_queued(frontier);
 
     std::vector<label_t> next_label;
     std::vector<index_t> next;
     while (!frontier.empty()) {
       const index_t n = static_cast<index_t>(frontier.size());
       next_label.resize(frontier.size());
+      // Vote (read-only), then apply (disjoint writes).
       parallel_for(n, workers, 4096, [&](index_t b, index_t e, int) {
         for (index_t i = b; i < e; ++i) {
           const index_t p = frontier[static_cast<std::size_t>(i)];
           next_label[static_cast<std::size_t>(i)] = vote(p / cols, p % cols);
         }
       });
-      for (index_t i = 0; i < n; ++i) {
-        const index_t p = frontier[static_cast<std::size_t>(i)];
-        labels(p / cols, p % cols) = next_label[static_cast<std::size_t>(i)];
-      }
+      parallel_for(n, workers, 8192, [&](index_t b, index_t e, int) {
+        for (index_t i = b; i < e; ++i) {
+          const index_t p = frontier[static_cast<std::size_t>(i)];
+          labels(p / cols, p % cols) = next_label[static_cast<std::size_t>(i)];
+        }
+      });
       report.filled += n;
-      next.clear();
-      for (index_t p : frontier) {
-        const index_t r = p / cols, c = p % cols;
-        for (index_t dr = -1; dr <= 1; ++dr) {
-          const index_t rr = r + dr;
-          if (rr < 0 || rr >= rows) continue;
-          for (index_t dc = -1; dc <= 1; ++dc) {
-            const index_t cc = c + dc;
-            if (cc < 0 || cc >= cols) continue;
-            if (sample(rr, cc) && labels(rr, cc) == 0) {
-              labels(rr, cc) = queued;
-              next.push_back(rr * cols + cc);
+      // Next frontier: unlabeled sample neighbours of the pixels just filled,
+      // collected in parallel (read-only), then de-duplicated while marked.
+      for (auto& part : parts) part.clear();
+      parts.resize(static_cast<std::size_t>(workers));
+      parallel_for(n, workers, 4096, [&](index_t b, index_t e, int w) {
+        auto& out = parts[static_cast<std::size_t>(w)];
+        for (index_t i = b; i < e; ++i) {
+          const index_t p = frontier[static_cast<std::size_t>(i)];
+          const index_t r = p / cols, c = p % cols;
+          for (index_t dr = -1; dr <= 1; ++dr) {
+            const index_t rr = r + dr;
+            if (rr < 0 || rr >= rows) continue;
+            for (index_t dc = -1; dc <= 1; ++dc) {
+              const index_t cc = c + dc;
+              if (cc < 0 || cc >= cols) continue;
+              if (sample(rr, cc) && labels(rr, cc) == 0) out.push_back(rr * cols + cc);
             }
           }
         }
-      }
+      });
+      next.clear();
+      for (auto& part : parts)
+        for (index_t q : part) {
+          label_t& l = labels(q / cols, q % cols);
+          if (l != 0) continue;  // already queued
+          l = queued;
+          next.push_back(q);
+        }
       frontier.swap(next);
     }
     return report;

@@ -55,6 +55,7 @@ struct kernel_scratch {
   std::vector<float> b;         // projection coefficients
   std::vector<float> ub;        // per-site upper bounds of one pixel
   std::vector<float> state;     // brute force: per-lane top-2 state
+  std::vector<std::int32_t> ids;  // candidate sites of one pixel (capacity: all sites)
   std::vector<std::int32_t> cand;
   std::vector<float> cand_score;
   // Pixels (indices in the run) whose float pass was inconclusive:
@@ -122,6 +123,29 @@ template <int W>
   }
   for (; i < padded; i += W) acc0 += V::at(a + i) * V::at(b + i);
   return V::hsum(acc0 + acc1);
+}
+
+template <int W>
+[[gnu::always_inline]] inline void dot4(const float* rows, const std::int32_t* ids, const float* x,
+                                        index_t padded, float* out) noexcept {
+  using V = simd<W>;
+  using vf = typename V::vf;
+  const float* r0 = rows + ids[0] * padded;
+  const float* r1 = rows + ids[1] * padded;
+  const float* r2 = rows + ids[2] * padded;
+  const float* r3 = rows + ids[3] * padded;
+  vf a0{}, a1{}, a2{}, a3{};
+  for (index_t i = 0; i < padded; i += W) {
+    const vf xv = V::at(x + i);
+    a0 += V::at(r0 + i) * xv;
+    a1 += V::at(r1 + i) * xv;
+    a2 += V::at(r2 + i) * xv;
+    a3 += V::at(r3 + i) * xv;
+  }
+  out[0] = V::hsum(a0);
+  out[1] = V::hsum(a1);
+  out[2] = V::hsum(a2);
+  out[3] = V::hsum(a3);
 }
 
 // Settles one pixel from its evaluated candidates: a unique winner when every
@@ -207,12 +231,25 @@ template <int W, int K>
       for (; i < E; ++i) xc[i] = x[i] - mean;
       for (; i < Ep; ++i) xc[i] = 0.0f;
     }
-    // b = V^T xc, vectorized over components.
-    for (index_t j = 0; j < kp; j += W) V::at(b + j) = vf{};
-    for (index_t i = 0; i < E; ++i) {
-      const vf xi = (vf{} + (xc[i]));
-      const float* row = ps.basis_t + i * kp;
-      for (index_t j = 0; j < kp; j += W) V::at(b + j) = V::at(b + j) + xi * V::at(row + j);
+    // b = V^T xc, vectorized over components (register accumulators when
+    // the count is a compile-time constant: no store-to-load chain).
+    if constexpr (K > 0) {
+      constexpr int KV = (K + W - 1) / W;
+      vf acc[KV];
+      for (int v = 0; v < KV; ++v) acc[v] = vf{};
+      for (index_t i = 0; i < E; ++i) {
+        const vf xi = vf{} + xc[i];
+        const float* row = ps.basis_t + i * kp;
+        for (int v = 0; v < KV; ++v) acc[v] += xi * V::at(row + v * W);
+      }
+      for (int v = 0; v < KV; ++v) V::at(b + v * W) = acc[v];
+    } else {
+      for (index_t j = 0; j < kp; j += W) V::at(b + j) = vf{};
+      for (index_t i = 0; i < E; ++i) {
+        const vf xi = vf{} + xc[i];
+        const float* row = ps.basis_t + i * kp;
+        for (index_t j = 0; j < kp; j += W) V::at(b + j) = V::at(b + j) + xi * V::at(row + j);
+      }
     }
     // rho_x = ||xc - V b||, vectorized over energies.
     float rho_x;
@@ -220,7 +257,7 @@ template <int W, int K>
       vf q{};
       for (index_t i = 0; i < Ep; i += W) {
         vf r = V::at(xc + i);
-        for (index_t j = 0; j < k; ++j) r -= (vf{} + (b[j])) * V::at(ps.basis + j * Ep + i);
+        for (index_t j = 0; j < k; ++j) r -= (vf{} + b[j]) * V::at(ps.basis + j * Ep + i);
         q += r * r;
       }
       rho_x = std::sqrt(V::hsum(q));
@@ -279,15 +316,32 @@ template <int W, int K>
     // Site s cannot win when ub_s + margin < t_seed - delta (its exact score
     // is below the seed's); see nearest_site.hpp for the error analysis.
     const vf thr = (vf{} + (t_seed - delta - margin));
+    std::int32_t* ids = sc.ids.data();
+    index_t found = 0;
     for (index_t q = 0; q < panels; ++q) {
       const vi hit = V::at(ub + q * W) >= thr;
       if (!V::any(hit)) continue;
       for (int l = 0; l < W; ++l) {
-        const index_t s = q * W + l;
-        if (!hit[l] || s >= S || s == seed) continue;
-        sc.cand.push_back(static_cast<std::int32_t>(s));
-        sc.cand_score.push_back(dot_padded<W>(ps.rows + s * Ep, x, Ep));
+        const auto s = static_cast<std::int32_t>(q * W + l);
+        if (hit[l] && s < S && s != seed) {
+          ids[found++] = s;
+          __builtin_prefetch(ps.rows + s * Ep);
+        }
       }
+    }
+    // Exact scores, four rows at a time (independent FMA chains).
+    index_t c = 0;
+    for (; c + 4 <= found; c += 4) {
+      float t4[4];
+      dot4<W>(ps.rows, ids + c, x, Ep, t4);
+      for (int u = 0; u < 4; ++u) {
+        sc.cand.push_back(ids[c + u]);
+        sc.cand_score.push_back(t4[u]);
+      }
+    }
+    for (; c < found; ++c) {
+      sc.cand.push_back(ids[c]);
+      sc.cand_score.push_back(dot_padded<W>(ps.rows + ids[c] * Ep, x, Ep));
     }
     sc.exact_evaluations += static_cast<std::int64_t>(sc.cand.size());
     settle(sc, p, delta, out);

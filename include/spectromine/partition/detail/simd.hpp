@@ -74,13 +74,22 @@ struct simd {
     for (int l = 0; l < W; ++l) acc |= m[l];
     return acc != 0;
   }
-  // Pairwise (tree) horizontal sum: W/2 + W/4 + ... additions.
+  // Pairwise (tree) horizontal sum: halves added log2(W) times.
   [[gnu::always_inline]] static inline float hsum(const vf& v) noexcept {
-    float a[W];
-    std::memcpy(a, &v, sizeof a);
-    for (int s = W / 2; s > 0; s /= 2)
-      for (int l = 0; l < s; ++l) a[l] += a[l + s];
-    return a[0];
+    if constexpr (W == 16) {
+      const auto h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                     __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+      const auto q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+      const auto d = __builtin_shufflevector(q, q, 0, 1) + __builtin_shufflevector(q, q, 2, 3);
+      return d[0] + d[1];
+    } else if constexpr (W == 8) {
+      const auto q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+      const auto d = __builtin_shufflevector(q, q, 0, 1) + __builtin_shufflevector(q, q, 2, 3);
+      return d[0] + d[1];
+    } else {
+      const auto d = __builtin_shufflevector(v, v, 0, 1) + __builtin_shufflevector(v, v, 2, 3);
+      return d[0] + d[1];
+    }
   }
   [[gnu::always_inline]] static inline float hmax(const vf& v) noexcept {
     float a[W];
