@@ -12,10 +12,12 @@ packages=(
   libtiff-dev libhdf5-dev libpng-dev libopenmpi-dev openmpi-bin
   # command line, tests, benchmarks
   libcli11-dev doctest-dev libbenchmark-dev
+  # fuzzers and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
+  clang-14 libclang-rt-14-dev llvm-14
   # peers timed by the benchmark scripts
   # OpenBLAS so the NumPy peers run at full speed (reference BLAS would flatter us)
   libopenblas0-pthread
-  python3 python3-numpy python3-sklearn python3-xraylarch python3-skimage python3-h5py python3-tifffile
+  python3 python3-numpy python3-sklearn python3-xraylarch python3-skimage python3-h5py python3-tifffile python3-matplotlib
 )
 
 missing=()

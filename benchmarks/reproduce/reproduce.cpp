@@ -29,6 +29,7 @@ struct config {
   index_t size = 400;
   index_t trials = 10000;
   int threads = 0;
+  bool pruned_rims = false;
   std::filesystem::path data = SPECTROMINE_DATA_DIR;
 };
 
@@ -105,8 +106,8 @@ void experiment_noise(const context& c) {
       std::printf("| %.1f | %.3g | %.3f | %.3f | %s | %s | %d | %.3f | %lld / %lld | %.2f |\n", f,
                   cond.c_ref, cond.mut_low, cond.mut_high, method, rep, s.classes, 100 * s.error,
                   static_cast<long long>(s.recovered), static_cast<long long>(s.phase_pixels), secs);
-      csv << f << ',' << cond.c_ref << ',' << cond.mut_low << ',' << cond.mut_high << ',' << method
-          << ',' << rep << ',' << s.classes << ',' << s.error << ',' << s.recovered << ','
+      csv << f << ',' << cond.c_ref << ',' << cond.mut_low << ',' << cond.mut_high << ",\"" << method
+          << "\",\"" << rep << "\"," << s.classes << ',' << s.error << ',' << s.recovered << ','
           << s.phase_pixels << ',' << secs << '\n';
       std::fflush(stdout);
     };
@@ -227,7 +228,7 @@ void experiment_twice(const context& c) {
       std::string hist;
       for (auto [d, count] : cmp.differences) {
         hist += (hist.empty() ? "" : ", ") + std::to_string(d) + ": " + std::to_string(count);
-        csv << f << ',' << method << ',' << d << ',' << count << '\n';
+        csv << f << ",\"" << method << "\"," << d << ',' << count << '\n';
       }
       std::printf("| %.0f | %s | %d | %d | %.4f | %.3f | %.3f | %s |\n", f, method, sa.classes,
                   sb.classes, cmp.ari, 100 * cmp.matching.accuracy, 100 * sa.error, hist.c_str());
@@ -260,6 +261,11 @@ void experiment_rims(const context& c) {
   const auto scene = synth::rims_scene(c.grid, a, b, g, 0.5);
   partition::nearest_site_options no;
   no.threads = cfg.threads;
+  // brute_force: the pruned AVX-512 kernel crashed (SIGSEGV in
+  // run_pruned_avx512) on this scene on 2026-11-21 (reported to the voronoi
+  // owner; reproduce with --pruned-rims). Both strategies are exact and give
+  // the same labels by contract.
+  if (!cfg.pruned_rims) no.strategy = partition::nearest_site_strategy::brute_force;
   const partition::nearest_site_partitioner voronoi(c.sites, no);
   std::ofstream csv(cfg.out / "rims.csv");
   csv << "f,repair,classes,error,rim_kept,rim_pixels,rim_class_pixels\n";
@@ -279,7 +285,7 @@ void experiment_rims(const context& c) {
       std::printf("| %.0f | %s | %d | %.3f | %lld / %lld | %lld |\n", f, name, s.classes,
                   100 * s.error, static_cast<long long>(s.recovered),
                   static_cast<long long>(s.phase_pixels), static_cast<long long>(s.class_pixels));
-      csv << f << ',' << name << ',' << s.classes << ',' << s.error << ',' << s.recovered << ','
+      csv << f << ",\"" << name << "\"," << s.classes << ',' << s.error << ',' << s.recovered << ','
           << s.phase_pixels << ',' << s.class_pixels << '\n';
     };
     row("none", raw);
@@ -299,15 +305,21 @@ void experiment_rims(const context& c) {
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: %s noise|ksize|twice|rims|all OUT_DIR [--size N] [--trials T] "
-                         "[--threads N]\n", argv[0]);
+                         "[--threads N] [--pruned-rims]\n", argv[0]);
     return 2;
   }
   try {
     const std::string what = argv[1];
     config cfg;
     cfg.out = argv[2];
-    for (int i = 3; i + 1 < argc; i += 2) {
+    for (int i = 3; i < argc; i += 2) {
       const std::string k = argv[i];
+      if (k == "--pruned-rims") {
+        cfg.pruned_rims = true;
+        --i;
+        continue;
+      }
+      if (i + 1 >= argc) throw std::runtime_error("option " + k + " needs a value");
       if (k == "--size") cfg.size = std::atol(argv[i + 1]);
       else if (k == "--trials") cfg.trials = std::atol(argv[i + 1]);
       else if (k == "--threads") cfg.threads = std::atoi(argv[i + 1]);

@@ -16,6 +16,8 @@
 #include "commands/cluster.hpp"
 #include "commands/compare.hpp"
 #include "commands/synth.hpp"
+#include "commands/align.hpp"
+#include "commands/stitch.hpp"
 // <<< command headers
 #include "spectromine/error.hpp"
 #include "spectromine/version.hpp"
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
   spectromine::cli::add_cluster_command(app, options);
   spectromine::cli::add_compare_command(app, options);
   spectromine::cli::add_synth_command(app, options);
+  spectromine::cli::add_align_command(app, options);
+  spectromine::cli::add_stitch_command(app, options);
   // <<< command registrations
 
   try {

@@ -163,14 +163,15 @@ TEST_CASE("stitch: streaming reads each field row once; blending; npy output") {
   // The npy convenience streams to a file that reads back as the cube.
   const auto dir = std::filesystem::temp_directory_path() / "spectromine_align_stitch_test";
   std::filesystem::create_directories(dir);
+  const auto exact = make_mosaic();  // owns the tiles the fields view
   std::vector<memory_field<float>> plain;
-  for (const auto& t : make_mosaic().tiles) plain.emplace_back(t.view());
+  for (const auto& t : exact.tiles) plain.emplace_back(t.view());
   const auto path = dir / "stitched.npy";
   write_stitched_npy(path, std::span<const memory_field<float>>(plain), plan);
   const auto back = io::read_npy_cube<float>(path);
   CHECK(back.shape() == plan.shape);
   CHECK(back.bands() == 5);
-  const auto truth = make_mosaic().truth;
+  const auto& truth = exact.truth;
   double worst = 0;
   for (std::size_t i = 0; i < back.storage().size(); ++i)
     worst = std::max(worst, static_cast<double>(std::abs(back.storage()[i] - truth.storage()[i])));

@@ -327,3 +327,53 @@ TEST_CASE("repairs validate their parameters and the mask shape") {
   CHECK((repair::window_core{}.apply(empty.view()).removed == 0));
   CHECK((repair::no_repair{}.apply(img.view()).method == "none"));
 }
+
+TEST_CASE("keep_marked_components equals a BFS reconstruction from random markers") {
+  for (int t = 0; t < 8; ++t) {
+    CAPTURE(t);
+    auto eng = make_engine(77, t);
+    boost::random::uniform_int_distribution<int> lab(0, 2 + t % 3);
+    boost::random::uniform_real_distribution<double> u(0, 1);
+    const index_t rows = 17 + t, cols = 23 + 3 * t;
+    label_image img({rows, cols});
+    for (auto& l : img.storage()) l = lab(eng);  // dense ties between runs of different labels
+    pixel_mask mask({rows, cols}, 1);
+    for (auto& m : mask.storage()) m = u(eng) < 0.9;
+    image<std::uint8_t> flags({rows, cols}, 0);
+    for (auto& f : flags.storage()) f = u(eng) < 0.03 ? 1 : 0;
+    // Reference: BFS from marked labelled sample pixels through same-label sample pixels.
+    image<int> reached({rows, cols}, 0);
+    std::vector<std::pair<index_t, index_t>> queue;
+    for (index_t r = 0; r < rows; ++r)
+      for (index_t c = 0; c < cols; ++c)
+        if (flags(r, c) && img(r, c) != 0 && mask(r, c)) {
+          reached(r, c) = 1;
+          queue.push_back({r, c});
+        }
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+      auto [qr, qc] = queue[i];
+      for (index_t dr = -1; dr <= 1; ++dr)
+        for (index_t dc = -1; dc <= 1; ++dc) {
+          const index_t rr = qr + dr, cc = qc + dc;
+          if (rr < 0 || rr >= rows || cc < 0 || cc >= cols) continue;
+          if (!reached(rr, cc) && mask(rr, cc) && img(rr, cc) == img(qr, qc)) {
+            reached(rr, cc) = 1;
+            queue.push_back({rr, cc});
+          }
+        }
+    }
+    for (int threads : {1, 2, 3}) {
+      label_image got = img;
+      const index_t removed =
+          repair::keep_marked_components(got.view(), mask.view(), true, flags.view(), 1, threads);
+      index_t expect_removed = 0;
+      for (index_t r = 0; r < rows; ++r)
+        for (index_t c = 0; c < cols; ++c) {
+          const bool keep = !mask(r, c) || img(r, c) == 0 || reached(r, c);
+          CHECK(got(r, c) == (keep ? img(r, c) : 0));
+          expect_removed += !keep;
+        }
+      CHECK(removed == expect_removed);
+    }
+  }
+}

@@ -39,12 +39,13 @@ namespace spectromine::index {
 
 struct kd_tree_options {
   index_t components = 8;      // K: dimension of the projected filter space
-  index_t leaf_size = 32;      // points per leaf
+  index_t leaf_size = 64;      // points per leaf (<= 256)
   index_t pca_sample = 16384;  // points used to fit the projection
   void validate() const {
     require(components > 0 && components <= 64, "kd_tree", "components", "must be in 1..64",
             components);
-    require(leaf_size > 0, "kd_tree", "leaf_size", "must be > 0", leaf_size);
+    require(leaf_size > 0 && leaf_size <= 256, "kd_tree", "leaf_size", "must be in 1..256",
+            leaf_size);
     require(pca_sample > 0, "kd_tree", "pca_sample", "must be > 0", pca_sample);
   }
 };
@@ -86,7 +87,10 @@ class kd_tree {
     const double eps2 = squared_radius(eps);
     const double r = detail::filter_radius(eps, max_norm_);
     const float r2 = static_cast<float>(r * r * (1.0 + 1e-5));
-    const float* yq = point(pos_of_[static_cast<std::size_t>(q)]);
+    float yq[64];
+    const index_t qpos = pos_of_[static_cast<std::size_t>(q)];
+    for (index_t k = 0; k < k_; ++k) yq[k] = y_[static_cast<std::size_t>(k * n_ + qpos)];
+    float acc[256];
     std::array<std::int32_t, 256> stack;
     int top = 0;
     stack[top++] = 0;
@@ -94,15 +98,22 @@ class kd_tree {
       const node& nd = nodes_[static_cast<std::size_t>(stack[--top])];
       if (nd.live == 0) continue;
       if (nd.left < 0) {
-        for (index_t pos = nd.begin; pos < nd.end; ++pos) {
-          if (!live_[static_cast<std::size_t>(pos)]) continue;
-          const float* yp = point(pos);
-          float s = 0;
-          for (index_t k = 0; k < k_; ++k) {
-            const float t = yp[k] - yq[k];
-            s += t * t;
+        // Leaf: coordinates are stored dimension-major, so the squared
+        // distances of all the leaf's points accumulate in SIMD lanes.
+        const index_t len = nd.end - nd.begin;
+        std::fill(acc, acc + len, 0.0f);
+        for (index_t k = 0; k < k_; ++k) {
+          const float* col = y_.data() + k * n_ + nd.begin;
+          const float c = yq[k];
+          for (index_t t = 0; t < len; ++t) {
+            const float d = col[t] - c;
+            acc[t] += d * d;
           }
-          if (s > r2) continue;
+        }
+        for (index_t t = 0; t < len; ++t) {
+          if (acc[t] > r2) continue;
+          const index_t pos = nd.begin + t;
+          if (!live_[static_cast<std::size_t>(pos)]) continue;
           const index_t j = ids_[static_cast<std::size_t>(pos)];
           const double d2 = canonical_squared_distance(f_, q, j);
           if (d2 <= eps2 && !sink(j, std::sqrt(d2))) return;
@@ -128,8 +139,6 @@ class kd_tree {
     std::int32_t left = -1, right = -1, parent = -1;
     index_t live = 0;
   };
-
-  const float* point(index_t pos) const noexcept { return y_.data() + pos * k_; }
 
   float box_distance2(std::int32_t n, const float* yq) const noexcept {
     const float* lo = lo_.data() + static_cast<index_t>(n) * k_;
@@ -205,13 +214,15 @@ class kd_tree {
     lo_ = std::move(box_lo_);
     hi_ = std::move(box_hi_);
     // Points in tree order.
+    // Dimension-major (k * n + position): leaves scan in SIMD.
+    n_ = n;
     y_.resize(static_cast<std::size_t>(n * k_));
     ids_ = perm;
     pos_of_.resize(static_cast<std::size_t>(n));
     for (index_t t = 0; t < n; ++t) {
       const index_t id = perm[static_cast<std::size_t>(t)];
       pos_of_[static_cast<std::size_t>(id)] = t;
-      for (index_t k = 0; k < k_; ++k) y_[static_cast<std::size_t>(t * k_ + k)] = coord(id, k);
+      for (index_t k = 0; k < k_; ++k) y_[static_cast<std::size_t>(k * n + t)] = coord(id, k);
     }
     live_.assign(static_cast<std::size_t>(n), 1);
   }
@@ -219,8 +230,9 @@ class kd_tree {
   feature_view f_;
   detail::projection proj_;
   index_t k_ = 0;
+  index_t n_ = 0;
   double max_norm_ = 0;
-  std::vector<float> y_;             // projected points in tree order
+  std::vector<float> y_;             // projected points in tree order, dimension-major
   std::vector<index_t> ids_;         // tree position -> id
   std::vector<index_t> pos_of_;      // id -> tree position
   std::vector<std::int32_t> leaf_of_;  // id -> leaf node

@@ -168,6 +168,8 @@ inline void analyse_band(const npy_image_file<label_t>& labels_file,
                             repair::flag_view(win_flags.data(), ws), 1);
   const index_t off = (band.row0 - band.halo0) * cols;
   const auto n = static_cast<std::size_t>(band.rows * cols);
+  require(n < std::numeric_limits<std::uint32_t>::max(), "tiled_repair", "band pixels",
+          "must be < 2^32 (use fewer rows per band)", n);
   bc.cols = cols;
   bc.rows = band.rows;
   bc.labels.assign(win_labels.begin() + off, win_labels.begin() + off + static_cast<index_t>(n));

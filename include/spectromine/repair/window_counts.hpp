@@ -247,26 +247,38 @@ class same_label_components {
         std::lock_guard lock(band_mutex);
         band_starts.push_back(r0);
       }
+      // Raw local pointers: the uint8 stores below may alias anything, which
+      // would otherwise force the vectors' data pointers to be reloaded.
+      std::int32_t* const st = start_.data();
+      std::int32_t* const en = end_.data();
+      label_t* const lb = label_.data();
+      std::uint8_t* const mk = marked_.data();
+      std::uint32_t* const pa = parent_.data();
+      const index_t cols = cols_;
       for (index_t r = r0; r < r1; ++r) {
         const label_t* l = labels.row(r).data();
         const std::uint8_t* m = has_mask ? mask.row(r).data() : nullptr;
         const std::uint8_t* f = flags.row(r).data();
         std::size_t i = static_cast<std::size_t>(row_begin_[static_cast<std::size_t>(r)]);
         index_t c = 0;
-        while (c < cols_) {
-          if (!in_run(l, m, c)) {
+        while (c < cols) {
+          const label_t x = l[c];
+          if (x == 0 || (m != nullptr && m[c] == 0)) {
             ++c;
             continue;
           }
-          const label_t x = l[c];
           const index_t c0 = c;
           std::uint8_t any = 0;
-          while (c < cols_ && l[c] == x && (m == nullptr || m[c] != 0)) any |= f[c++];
-          start_[i] = static_cast<std::int32_t>(c0);
-          end_[i] = static_cast<std::int32_t>(c);
-          label_[i] = x;
-          marked_[i] = (any & bit) ? 1 : 0;
-          parent_[i] = static_cast<std::uint32_t>(i);
+          if (m == nullptr) {
+            while (c < cols && l[c] == x) any |= f[c++];
+          } else {
+            while (c < cols && l[c] == x && m[c] != 0) any |= f[c++];
+          }
+          st[i] = static_cast<std::int32_t>(c0);
+          en[i] = static_cast<std::int32_t>(c);
+          lb[i] = x;
+          mk[i] = (any & bit) ? 1 : 0;
+          pa[i] = static_cast<std::uint32_t>(i);
           ++i;
         }
         if (r > r0) join_rows(r);

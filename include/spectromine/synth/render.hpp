@@ -20,6 +20,8 @@
 #include <span>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/cube_view.hpp"
 #include "spectromine/core/energy.hpp"

@@ -319,11 +319,11 @@ template <int W, int K>
     std::int32_t* ids = sc.ids.data();
     index_t found = 0;
     for (index_t q = 0; q < panels; ++q) {
-      const vi hit = V::at(ub + q * W) >= thr;
-      if (!V::any(hit)) continue;
-      for (int l = 0; l < W; ++l) {
-        const auto s = static_cast<std::int32_t>(q * W + l);
-        if (hit[l] && s < S && s != seed) {
+      unsigned hit = V::bits(V::at(ub + q * W) >= thr);
+      while (hit) {
+        const auto s = static_cast<std::int32_t>(q * W + __builtin_ctz(hit));
+        hit &= hit - 1;
+        if (s < S && s != seed) {
           ids[found++] = s;
           __builtin_prefetch(ps.rows + s * Ep);
         }

@@ -68,12 +68,14 @@ struct simd {
                                                            8, 9, 10, 11, 12, 13, 14, 15};
     return *reinterpret_cast<const viu*>(lanes);
   }
-  // Lane mask (all ones / zero) -> true when any lane is set.
-  [[gnu::always_inline]] static inline bool any(const vi& m) noexcept {
-    std::int32_t acc = 0;
-    for (int l = 0; l < W; ++l) acc |= m[l];
-    return acc != 0;
+  // Lane mask (all ones / zero) -> bit l set for lane l (GCC turns the loop
+  // into a compare-mask move and an OR tree; no branches).
+  [[gnu::always_inline]] static inline unsigned bits(const vi& m) noexcept {
+    unsigned b = 0;
+    for (int l = 0; l < W; ++l) b |= (static_cast<unsigned>(m[l]) >> 31) << l;
+    return b;
   }
+  [[gnu::always_inline]] static inline bool any(const vi& m) noexcept { return bits(m) != 0; }
   // Pairwise (tree) horizontal sum: halves added log2(W) times.
   [[gnu::always_inline]] static inline float hsum(const vf& v) noexcept {
     if constexpr (W == 16) {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Bounded libFuzzer run of every target in fuzz/ (docs/reliability.md).
+#
+#   bash scripts/fuzz.sh                # every target, SECONDS_PER_TARGET each (default 45)
+#   bash scripts/fuzz.sh npy text       # only these targets
+#   SECONDS_PER_TARGET=600 bash scripts/fuzz.sh npy
+#
+# Seeds come from fuzz/make_corpus.py (small valid files) plus fuzz/corpus/
+# (checked-in seeds and regressions); new corpus entries go to
+# $BUILD_DIR/corpus/<target>, crashes to $BUILD_DIR/crashes/<target>/.
+# Exit status: non-zero when any target found a crash, leak or timeout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir="${BUILD_DIR:-build-fuzz}"
+seconds="${SECONDS_PER_TARGET:-45}"
+jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(npy text tiff hdf5 cli)
+
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSPECTROMINE_BUILD_FUZZERS=ON -DSPECTROMINE_BUILD_TESTS=OFF -DSPECTROMINE_BUILD_BENCHMARKS=OFF \
+  -DSPECTROMINE_WITH_MPI=OFF -DSPECTROMINE_INSTALL=OFF >/dev/null
+cmake --build "$build_dir" -j "$jobs" --target "${targets[@]/#/fuzz_}"
+
+scratch="$(mktemp -d /dev/shm/spectromine_fuzz_cli.XXXXXX)"
+trap 'rm -rf "$scratch"' EXIT
+/usr/bin/python3 fuzz/make_corpus.py "$build_dir/seeds" "$scratch"
+export SPECTROMINE_FUZZ_CLI_DIR="$scratch"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+status=0
+for t in "${targets[@]}"; do
+  corpus="$build_dir/corpus/$t"
+  crashes="$build_dir/crashes/$t"
+  mkdir -p "$corpus" "$crashes"
+  seeds=("$build_dir/seeds/$t")
+  [ -d "fuzz/corpus/$t" ] && seeds+=("fuzz/corpus/$t")
+  echo "fuzz: $t for ${seconds}s"
+  if ! "$build_dir/fuzz/fuzz_$t" "$corpus" "${seeds[@]}" -max_total_time="$seconds" \
+       -max_len=4096 -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=1024 -close_fd_mask=3 \
+       -artifact_prefix="$crashes/" -print_final_stats=1 2>"$build_dir/fuzz_$t.log"; then
+    echo "fuzz: $t FOUND A PROBLEM (log $build_dir/fuzz_$t.log, inputs in $crashes/)"
+    grep -m3 -E 'ERROR|SUMMARY|runtime error' "$build_dir/fuzz_$t.log" || true
+    status=1
+  fi
+  grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$build_dir/fuzz_$t.log" | tr '\n' ' '
+  echo
+done
+exit $status
