@@ -37,7 +37,10 @@ for t in "${targets[@]}"; do
   seeds=("$build_dir/seeds/$t")
   [ -d "fuzz/corpus/$t" ] && seeds+=("fuzz/corpus/$t")
   echo "fuzz: $t for ${seconds}s"
-  if ! "$build_dir/fuzz/fuzz_$t" "$corpus" "${seeds[@]}" -max_total_time="$seconds" \
+  extra=()
+  # libhdf5 1.10 leaks on corrupt files inside the library (no frames of ours).
+  [ "$t" = hdf5 ] && extra+=(-detect_leaks=0)
+  if ! "$build_dir/fuzz/fuzz_$t" "$corpus" "${seeds[@]}" -max_total_time="$seconds" "${extra[@]}" \
        -max_len=4096 -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=1024 -close_fd_mask=3 \
        -artifact_prefix="$crashes/" -print_final_stats=1 2>"$build_dir/fuzz_$t.log"; then
     echo "fuzz: $t FOUND A PROBLEM (log $build_dir/fuzz_$t.log, inputs in $crashes/)"

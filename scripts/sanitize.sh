@@ -52,7 +52,8 @@ else
   targets=()
   for s in "${suites[@]}"; do
     case "$s" in
-      hostile*) targets+=(spectromine) ;;
+      hostile_threads) targets+=(test_hostile_threads) ;;
+      hostile*) targets+=(spectromine test_hostile_threads) ;;
       *) targets+=("test_$s") ;;
     esac
   done

@@ -366,6 +366,15 @@ TEST_CASE("kmeans: separated clusters recovered; identical for any thread count;
     partition::kmeans({4, 100, 1e-9, 5, threads}).partition(c.view(), mask.view(), l2.view());
     CHECK(l2 == l1);
   }
+  // No mask, all finite, contiguous float: the in-place float GEMM path.
+  c.spectrum(7)[3] = 0.5f;
+  label_image d1({rows, cols}), d3({rows, cols});
+  partition::kmeans({4, 100, 1e-9, 5, 1}).partition(c, {}, d1.view());
+  partition::kmeans({4, 100, 1e-9, 5, 3}).partition(c, {}, d3.view());
+  CHECK(d1 == d3);
+  truth(0, 0) = 1;
+  truth[7] = 1;
+  CHECK(analysis::adjusted_rand_index(d1.view(), truth.view()) == doctest::Approx(1.0));
   CHECK_THROWS_AS((partition::kmeans({0}).partition(c.view(), mask.view(), l1.view())), invalid_argument);
   cube<float> tiny({1, 2}, 3);
   label_image lt({1, 2});

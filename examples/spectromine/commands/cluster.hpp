@@ -75,12 +75,14 @@
 #include "spectromine/partition/kmeans.hpp"
 #include "spectromine/index/any.hpp"
 #include "spectromine/partition/dbscan.hpp"
+#include "spectromine/partition/nearest_site.hpp"
 
 namespace spectromine::cli {
 
 // Step 2: every method the pipeline can run.
 using cluster_method =
-    std::variant<partition::kmeans, partition::dbscan<index::any_policy>, analysis::pca_baseline>;
+    std::variant<partition::kmeans, partition::dbscan<index::any_policy>, analysis::pca_baseline,
+                 partition::nearest_site_partitioner>;
 
 // Step 3: the flags of the pipeline and of every method.
 struct cluster_options {
@@ -100,7 +102,7 @@ struct cluster_options {
   struct {
     int k = 0;
     int max_iterations = 300;
-    double tolerance = 1e-6;
+    double tolerance = 1e-4;
     std::uint64_t seed = 0;
   } kmeans;
   // dbscan (docs/dbscan.md)
@@ -119,6 +121,12 @@ struct cluster_options {
     index_t components = 2;
     double outlier_z = 5.0;
   } pca;
+  // voronoi (docs/voronoi.md; noise conditions: --c-ref --mut-low --mut-high)
+  struct {
+    std::string sites;               // SITES.csv from `spectromine sites`
+    bool unexplained = false;        // label pixels no site explains as their own class
+    double unexplained_probability = 1e-4;
+  } voronoi;
 };
 
 // What `make` may use to build a partitioner.
@@ -165,7 +173,7 @@ inline void add_method_options(CLI::App* cmd, cluster_options& o) {
   cmd->add_option("--max-iterations", o.kmeans.max_iterations, "kmeans: Lloyd iterations at most")
       ->capture_default_str();
   cmd->add_option("--tolerance", o.kmeans.tolerance,
-                  "kmeans: stop when centres move less than this (relative)")
+                  "kmeans: stop when the summed squared centre shift < this x mean band variance")
       ->capture_default_str();
   cmd->add_option("--seed", o.kmeans.seed, "kmeans: seed of the k-means++ seeding")
       ->capture_default_str();
@@ -174,6 +182,13 @@ inline void add_method_options(CLI::App* cmd, cluster_options& o) {
       ->capture_default_str();
   cmd->add_option("--outlier-z", o.pca.outlier_z,
                   "pca: robust z of the fit residual beyond which a pixel is the third class")
+      ->capture_default_str();
+  // voronoi
+  cmd->add_option("--sites", o.voronoi.sites, "voronoi: SITES.csv (from `spectromine sites`)");
+  cmd->add_flag("--unexplained", o.voronoi.unexplained,
+                "voronoi: pixels no site explains within the noise (--c-ref...) become their own class");
+  cmd->add_option("--unexplained-probability", o.voronoi.unexplained_probability,
+                  "voronoi: false-alarm probability of --unexplained per pixel")
       ->capture_default_str();
 }
 
@@ -227,6 +242,20 @@ inline const std::vector<method_entry>& method_table() {
          p.outlier_z = o.pca.outlier_z;
          p.threads = c.threads;
          return analysis::pca_baseline(p);
+       }},
+      // Nearest noise-spaced site (Ito 2024); normalized input so that
+      // --unexplained sees the noise scale (labels do not depend on it).
+      {"voronoi", true, true,
+       [](const cluster_options& o, const cluster_context& c) -> cluster_method {
+         require(!o.voronoi.sites.empty(), "cluster", "--sites",
+                 "is required for --method voronoi (make one with `spectromine sites`)", o.voronoi.sites);
+         auto sites = partition::sites_on_grid(partition::read_sites_csv(o.voronoi.sites), c.energy);
+         partition::nearest_site_options v;
+         v.threads = c.threads;
+         v.unexplained.enabled = o.voronoi.unexplained;
+         v.unexplained.conditions = {o.dbscan.c_ref, o.dbscan.mut_low, o.dbscan.mut_high};
+         v.unexplained.probability = o.voronoi.unexplained_probability;
+         return partition::nearest_site_partitioner(std::move(sites), v);
        }},
   };
   return table;

@@ -133,6 +133,15 @@ namespace detail {
 
 inline std::string field_name(std::size_t i) { return "field[" + std::to_string(i) + "]"; }
 
+inline std::string position_text(index_t row0, index_t col0) {
+  std::string text = "(";
+  text += std::to_string(row0);
+  text += ", ";
+  text += std::to_string(col0);
+  text += ")";
+  return text;
+}
+
 struct overlap_rect {
   index_t row0, row1, col0, col1;
   index_t rows() const { return row1 - row0; }
@@ -262,7 +271,7 @@ stitch_plan plan_stitch(std::span<const S> fields, std::span<const field_positio
                     "must overlap the other fields by at least min_overlap = " +
                         std::to_string(options.min_overlap) +
                         " pixels in both directions (no chain of overlaps joins it to field[0])",
-                    "(" + std::to_string(nominal[i].row0) + ", " + std::to_string(nominal[i].col0) + ")");
+                    detail::position_text(nominal[i].row0, nominal[i].col0));
 
   // Representative images, only of fields that take part in a pair.
   std::vector<image<float>> images(n);
@@ -434,7 +443,7 @@ void render_stitch(std::span<const S> fields, const stitch_plan& plan, Sink&& si
     require(p.row0 >= 0 && p.col0 >= 0 && p.row0 + s.rows <= plan.shape.rows &&
                 p.col0 + s.cols <= plan.shape.cols,
             component, detail::field_name(i) + " placement", "must lie inside the output",
-            "(" + std::to_string(p.row0) + ", " + std::to_string(p.col0) + ")");
+            detail::position_text(p.row0, p.col0));
   }
   if (plan.shape.rows == 0 || cols == 0) return;
   const std::size_t row_bytes =

@@ -5,13 +5,15 @@
 // proportional to its squared distance to the nearest centre so far. Random
 // numbers come from core/random.hpp (seed, stream 0) through Boost.Random, so a
 // seed gives the same centres on every platform and for any thread count.
-// Then Lloyd iterations until no label changes, the largest centre shift
-// falls below `tolerance` (relative to the data's RMS norm), or
-// max_iterations. A cluster that empties is re-seeded at the pixel farthest
+// Then Lloyd iterations until no label changes, the centres move less than
+// `tolerance` (scikit-learn's criterion: sum of squared centre shifts <=
+// tolerance x mean per-band variance of the data), or max_iterations. A cluster that empties is re-seeded at the pixel farthest
 // from its centre (ties: lowest pixel index).
 //
 // Distances: ||x||^2 - 2 x.c + ||c||^2 with x.C computed for blocks of 256
-// pixels as one matrix product (Eigen GEMM). Blocks are fixed by pixel index,
+// pixels as one matrix product (Eigen GEMM), in float for float cubes (read
+// in place when the cube is contiguous; as scikit-learn does for float32) and
+// in double otherwise; norms and centre sums are always accumulated in double. Blocks are fixed by pixel index,
 // not by thread, and centre sums are accumulated per band in pixel order, so
 // labels are identical for any thread count. Ties between centres go to the
 // lower label.
@@ -26,6 +28,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -46,7 +49,7 @@ namespace spectromine::partition {
 struct kmeans_options {
   int k = 8;
   int max_iterations = 300;
-  double tolerance = 1e-6;   // largest centre shift / RMS pixel norm
+  double tolerance = 1e-4;   // sum of squared centre shifts / mean band variance
   std::uint64_t seed = 0;
   int threads = 0;
 };
@@ -110,15 +113,24 @@ class kmeans {
             "must not exceed the number of usable pixels " + std::to_string(m), o.k);
     const int k = o.k;
     std::vector<double> sqn(static_cast<std::size_t>(m));
-    double total_sq = 0;
+    std::vector<double> band_sum(static_cast<std::size_t>(bands), 0.0), band_sq(band_sum);
     for (index_t i = 0; i < m; ++i) {
       const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i)]);
       double s = 0;
-      for (index_t b = 0; b < bands; ++b) s += static_cast<double>(x[b]) * static_cast<double>(x[b]);
+      for (index_t b = 0; b < bands; ++b) {
+        const double v = static_cast<double>(x[b]);
+        s += v * v;
+        band_sum[static_cast<std::size_t>(b)] += v;
+        band_sq[static_cast<std::size_t>(b)] += v * v;
+      }
       sqn[static_cast<std::size_t>(i)] = s;
-      total_sq += s;
     }
-    const double rms = std::sqrt(total_sq / static_cast<double>(m));
+    double mean_var = 0;
+    for (index_t b = 0; b < bands; ++b) {
+      const double mu = band_sum[static_cast<std::size_t>(b)] / static_cast<double>(m);
+      mean_var += std::max(0.0, band_sq[static_cast<std::size_t>(b)] / static_cast<double>(m) - mu * mu);
+    }
+    mean_var /= static_cast<double>(bands);
     Eigen::MatrixXd centers(k, bands);
     auto copy_pixel = [&](index_t i, int c) {
       const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i)]);
@@ -130,25 +142,37 @@ class kmeans {
     // fixed blocks of pixels.
     constexpr index_t block = 256;
     const index_t blocks = (m + block - 1) / block;
+    using W = std::conditional_t<std::is_same_v<T, float>, float, double>;
+    using wmat = Eigen::Matrix<W, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const bool direct = std::is_same_v<T, W> && cube.is_contiguous() && !has_mask && m == n;
     auto for_distances = [&](const Eigen::MatrixXd& cs, auto&& visit) {
       const int c = static_cast<int>(cs.rows());
-      const Eigen::MatrixXd ct = cs.transpose();  // bands x c
+      const Eigen::Matrix<W, Eigen::Dynamic, Eigen::Dynamic> ct = cs.transpose().template cast<W>();
       Eigen::VectorXd cn(c);
       for (int j = 0; j < c; ++j) cn(j) = cs.row(j).squaredNorm();
       parallel_for(blocks, workers, 1, [&](index_t b0, index_t b1, int) {
-        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xb(block, bands);
-        Eigen::MatrixXd dots;
+        wmat xb(block, bands);
+        Eigen::Matrix<W, Eigen::Dynamic, Eigen::Dynamic> dots;
         for (index_t blk = b0; blk < b1; ++blk) {
           const index_t i0 = blk * block, len = std::min(block, m - i0);
-          for (index_t i = 0; i < len; ++i) {
-            const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i0 + i)]);
-            for (index_t b = 0; b < bands; ++b) xb(i, b) = static_cast<double>(x[b]);
+          if constexpr (std::is_same_v<T, W>) {
+            if (direct) {  // every pixel usable, contiguous: multiply in place
+              Eigen::Map<const wmat> x(cube.pixel_pointer(i0), len, bands);
+              dots.noalias() = x * ct;
+            }
           }
-          dots.noalias() = xb.topRows(len) * ct;
+          if (!direct) {
+            for (index_t i = 0; i < len; ++i) {
+              const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(i0 + i)]);
+              for (index_t b = 0; b < bands; ++b) xb(i, b) = static_cast<W>(x[b]);
+            }
+            dots.noalias() = xb.topRows(len) * ct;
+          }
           for (index_t i = 0; i < len; ++i)
             for (int j = 0; j < c; ++j)
               visit(i0 + i, j,
-                    std::max(0.0, sqn[static_cast<std::size_t>(i0 + i)] - 2 * dots(i, j) + cn(j)));
+                    std::max(0.0, sqn[static_cast<std::size_t>(i0 + i)] -
+                                      2 * static_cast<double>(dots(i, j)) + cn(j)));
         }
       });
     };
@@ -216,7 +240,7 @@ class kmeans {
           for (index_t b = b0; b < b1; ++b) sums(a, b) += static_cast<double>(x[b]);
         }
       });
-      double shift = 0;
+      double shift = 0;  // sum of squared centre shifts
       std::vector<char> taken(static_cast<std::size_t>(m), 0);
       for (int c = 0; c < k; ++c) {
         Eigen::RowVectorXd nc(bands);
@@ -236,10 +260,10 @@ class kmeans {
           for (index_t b = 0; b < bands; ++b) nc(b) = static_cast<double>(x[b]);
           moved += 1;
         }
-        shift = std::max(shift, (nc - centers.row(c)).norm());
+        shift += (nc - centers.row(c)).squaredNorm();
         centers.row(c) = nc;
       }
-      if (moved == 0 || shift <= o.tolerance * rms) {
+      if (moved == 0 || shift <= o.tolerance * mean_var) {
         res.converged = true;
         break;
       }

@@ -587,6 +587,24 @@ class nearest_site_partitioner {
     report.parameters["unexplained_pixels"] = stats.unexplained;
     report.parameters["evaluated_fraction"] = stats.evaluated_fraction();
     report.parameters["rechecked_pixels"] = stats.rechecked;
+    // Which sites the labels are (label = site id + 1), most used first, so
+    // that a map reads chemically before any relabelling.
+    std::vector<std::int64_t> count(static_cast<std::size_t>(index_->size()) + 1, 0);
+    for (index_t r = 0; r < labels.rows(); ++r)
+      for (label_t l : labels.row(r))
+        if (l > 0) ++count[static_cast<std::size_t>(l)];
+    std::vector<label_t> used;
+    for (std::size_t l = 1; l < count.size(); ++l)
+      if (count[l] > 0) used.push_back(static_cast<label_t>(l));
+    std::stable_sort(used.begin(), used.end(), [&](label_t a, label_t b) {
+      return count[static_cast<std::size_t>(a)] > count[static_cast<std::size_t>(b)];
+    });
+    nlohmann::json sites_used = nlohmann::json::array();
+    for (label_t l : used)
+      sites_used.push_back({{"label", l},
+                            {"site", index_->names()[static_cast<std::size_t>(l - 1)]},
+                            {"pixels", count[static_cast<std::size_t>(l)]}});
+    report.parameters["sites_used"] = std::move(sites_used);
     return report;
   }
 
