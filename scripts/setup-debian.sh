@@ -12,6 +12,8 @@ packages=(
   libtiff-dev libhdf5-dev libpng-dev libopenmpi-dev openmpi-bin
   # command line, tests, benchmarks
   libcli11-dev doctest-dev libbenchmark-dev
+  # API reference (docs/Doxyfile, ctest packaging_doxygen)
+  doxygen
   # fuzzers and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
   clang-14 libclang-rt-14-dev llvm-14
   # peers timed by the benchmark scripts

@@ -26,7 +26,9 @@ def rows(path, lead=None, tail=None, split=None):
     middle into the text fields."""
     with open(path, newline="") as f:
         reader = csv.reader(f)
-        header = next(reader)
+        header = next(reader, None)
+        if header is None:  # an interrupted run
+            return []
         out = []
         for r in reader:
             if len(r) != len(header):
@@ -47,6 +49,17 @@ def main(run, out):
     run, out = Path(run), Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
+    if (run / "noise.csv").exists():
+        plot_noise(run, out)
+    if (run / "ksize.csv").exists():
+        plot_ksize(run, out)
+    if (run / "twice.csv").exists():
+        plot_twice(run, out)
+    if (run / "rims.csv").exists():
+        plot_rims(run, out)
+
+
+def plot_noise(run, out):
     noise = rows(run / "noise.csv", 4, 5, split_method_repair)
     series = defaultdict(list)
     for r in noise:
@@ -69,6 +82,8 @@ def main(run, out):
         fig.savefig(out / name, dpi=110)
         plt.close(fig)
 
+
+def plot_ksize(run, out):
     ks = rows(run / "ksize.csv")
     fig, ax = plt.subplots(figsize=(6, 4))
     for f in sorted({r["f"] for r in ks}):
@@ -87,6 +102,8 @@ def main(run, out):
     fig.savefig(out / "ksize.png", dpi=110)
     plt.close(fig)
 
+
+def plot_twice(run, out):
     tw = rows(run / "twice.csv")
     groups = defaultdict(list)
     for r in tw:
@@ -103,7 +120,11 @@ def main(run, out):
     fig.savefig(out / "twice_histogram.png", dpi=110)
     plt.close(fig)
 
+
+def plot_rims(run, out):
     rims = rows(run / "rims.csv", 1, 5, lambda m: [m])
+    if not rims:
+        return
     fig, ax = plt.subplots(figsize=(7, 4))
     labels = [f"f={float(r['f']):g}\n{r['repair'].split(' ')[0]}" for r in rims]
     kept = [100 * int(r["rim_kept"]) / max(1, int(r["rim_pixels"])) for r in rims]

@@ -16,7 +16,9 @@
 #include <spectromine/partition/dbscan.hpp>
 #include <spectromine/preprocess/mask.hpp>
 #include <spectromine/preprocess/normalize.hpp>
+#include <spectromine/repair/concept.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -24,7 +26,8 @@
 
 namespace sm = spectromine;
 
-// [metric] A distance metric: copyable, pure, m(a, b) -> double, plus traits.
+// [metric]
+// A distance metric: copyable, pure, m(a, b) -> double, plus traits.
 struct edge_weighted_distance {
   static constexpr bool is_squared = false;
   static constexpr bool triangle_inequality = true;   // a weighted L2 norm
@@ -53,7 +56,8 @@ struct edge_weighted_distance {
 static_assert(sm::check_distance_metric<edge_weighted_distance, float>());
 // [metric]
 
-// [index] The simplest exact index for ANY metric: a scan. DBSCAN detects
+// [index]
+// The simplest exact index for ANY metric: a scan. DBSCAN detects
 // the optional refinements (batching, erasure) and works without them.
 template <class M>
 class metric_scan {
@@ -84,6 +88,32 @@ struct metric_scan_policy {
 static_assert(sm::index::index_policy<metric_scan_policy<edge_weighted_distance>>);
 // [index]
 
+// [repair]
+// A label repair: a const apply(label_view, mask_view) -> repair_report.
+// This one unlabels isolated pixels (no 4-neighbour with the same label).
+struct drop_isolated {
+  sm::repair::repair_report apply(sm::label_view labels, sm::mask_view /*mask*/) const {
+    sm::repair::repair_report report{"drop_isolated", nlohmann::json::object(), 0, 0};
+    const sm::index_t rows = labels.rows(), cols = labels.cols();
+    sm::label_image before(labels.shape());  // decide on the input, not on partial output
+    for (sm::index_t r = 0; r < rows; ++r)
+      std::copy(labels.row(r).begin(), labels.row(r).end(), &before(r, 0));
+    for (sm::index_t r = 0; r < rows; ++r)
+      for (sm::index_t c = 0; c < cols; ++c) {
+        const sm::label_t l = before(r, c);
+        if (l <= 0) continue;
+        const bool alone = (r == 0 || before(r - 1, c) != l) &&
+                           (r + 1 == rows || before(r + 1, c) != l) &&
+                           (c == 0 || before(r, c - 1) != l) &&
+                           (c + 1 == cols || before(r, c + 1) != l);
+        if (alone) labels(r, c) = sm::labels::unlabeled, ++report.removed;
+      }
+    return report;
+  }
+};
+static_assert(sm::repair::check_label_repair<drop_isolated>());
+// [repair]
+
 int main(int argc, char** argv) {
   if (argc != 3 && argc != 4) {
     std::fprintf(stderr, "usage: example_custom_metric CUBE ENERGY.txt [TRUTH.npy]\n");
@@ -107,6 +137,8 @@ int main(int argc, char** argv) {
     const auto report = dbscan.partition(sm::cube_view<const float>(cube.view()),
                                          sm::mask_view(norm.valid.view()), labels.view());
     // [dbscan]
+    const auto repaired = drop_isolated{}.apply(labels.view(), sm::mask_view(norm.valid.view()));
+    std::printf("%s: %td isolated pixels unlabeled\n", repaired.method.c_str(), repaired.removed);
     std::printf("%s with %s: %d clusters, eps %.4f (%s)\n", report.method.c_str(),
                 std::string(edge_weighted_distance::name).c_str(), int(report.clusters),
                 report.parameters["eps"].get<double>(),
