@@ -89,21 +89,21 @@ TEST_CASE("a shared pca_model projects concurrently exactly as sequentially") {
   sm::pixel_mask mask(shape, 1);
   mask.view()(0, 3) = 0;
   mask.view()(0, 7) = 0;
-  sm::analysis::pca_options po;
+  sm::pca_options po;
   po.components = 4;
   po.threads = 2;
-  const auto model = sm::analysis::fit_pca(sm::view_of(pixels), sm::mask_view(mask.view()), po);
+  const auto model = sm::fit_pca(sm::view_of(pixels), sm::mask_view(mask.view()), po);
 
-  sm::analysis::projection_options pj;
+  sm::projection_options pj;
   pj.threads = 2;
   sm::cube<float> sequential(shape, 4);
-  sm::analysis::project(model, sm::view_of(pixels), sm::mutable_view_of(sequential),
+  sm::project(model, sm::view_of(pixels), sm::mutable_view_of(sequential),
                         sm::mask_view(mask.view()), pj);
   std::vector<sm::cube<float>> out(3, sm::cube<float>(shape, 4));
   std::vector<std::thread> workers;
   for (std::size_t t = 0; t < out.size(); ++t)
     workers.emplace_back([&, t] {
-      sm::analysis::project(model, sm::view_of(pixels), sm::mutable_view_of(out[t]),
+      sm::project(model, sm::view_of(pixels), sm::mutable_view_of(out[t]),
                             sm::mask_view(mask.view()), pj);
     });
   for (auto& w : workers) w.join();

@@ -366,8 +366,7 @@ inline tiled_repair_report tiled_repair(const npy_image_file<label_t>& in,
       out.write_rows(band.row0, band.rows, win_labels.data());
       continue;
     }
-    // Start small (fills rarely travel far) and double when not provably exact.
-    index_t halo = 8;
+    index_t halo = std::max<index_t>(8, band.rows);
     for (bool first = true;; first = false) {
       const index_t a = std::max<index_t>(0, band.row0 - halo), e = std::min(H, band.end() + halo);
       const index_t wrows = e - a;
