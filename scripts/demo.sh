@@ -22,10 +22,13 @@ fi
 spectromine="$build_dir/examples/spectromine/spectromine"
 mkdir -p "$out_dir"
 
-# The demo step (one command; swap it for `cluster` to get a phase map).
-"$spectromine" info data/demo/cube.npy --energy data/demo/energy.txt --png "$out_dir/cube.png"
-picture="$out_dir/cube.png"
+# The demo step: a phase map by the DBSCAN route, eps derived from the
+# noise (no parameter set by hand), then a check against the ground truth.
+"$spectromine" cluster --method dbscan --eps auto \
+  --input data/demo/cube.npy --energy data/demo/energy.txt --out "$out_dir"
+"$spectromine" compare "$out_dir/labels.npy" data/demo/truth.npy > "$out_dir/compare_with_truth.json"
+picture="$out_dir/phase_map.png"
 
 case "$picture" in /*) ;; *) picture="$(pwd)/$picture" ;; esac
 echo
-echo "demo: done. Picture of the sample: $picture"
+echo "demo: done. Phase map: $picture (agreement with the ground truth: $out_dir/compare_with_truth.json)"

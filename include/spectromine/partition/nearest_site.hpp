@@ -450,13 +450,14 @@ class nearest_site_index {
     // |t_s - |x_c| score_s| <= delta (see the header comment); 1% slack for
     // the float evaluation of |x| itself. The gamma term counts the longest
     // chain of roundings one product goes through in the kernel's own
-    // summation order: sequential over E in the brute-force micro-kernel;
+    // summation order: blocks of 32 energies in the brute-force micro-kernel;
     // 2 W lane accumulators, their sum and a log2(W) tree in the gathered
     // dot product of the pruned kernel (16x tighter at W = 16, so far fewer
     // pixels need the double recheck).
     const double chain =
         strategy_ == nearest_site_strategy::brute_force
-            ? static_cast<double>(E_) + 1
+            ? static_cast<double>(detail::brute_block +
+                                  (E_ + detail::brute_block - 1) / detail::brute_block + 1)
             : static_cast<double>(Ep_ / (2 * W) + 2 + static_cast<index_t>(std::log2(W) + 0.5));
     packed_.delta_factor = static_cast<float>(1.01 * 2.0 * (detail::gamma_f(chain) + 3 * u));
     if (strategy_ == nearest_site_strategy::brute_force) {

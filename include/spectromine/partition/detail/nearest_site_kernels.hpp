@@ -349,6 +349,8 @@ template <int W, int K>
 }
 
 // ----------------------------------------------------------- brute force
+inline constexpr index_t brute_block = 32;
+
 // MR pixels x NR vectors of W sites per register tile.
 template <int W, int MR, int NR>
 [[gnu::always_inline]] inline void brute_tile(const packed_sites& ps, const float* xs,
@@ -357,18 +359,31 @@ template <int W, int MR, int NR>
   using vf = typename V::vf;
   using vi = typename V::vi;
   const index_t E = ps.bands, Ep = ps.bands_padded;
-  vf acc[MR][NR];
+  // Energies in blocks of brute_block: a fresh register accumulator per
+  // block, added to the running sum after it. Each product then goes through
+  // at most brute_block + E / brute_block + 1 roundings instead of E, which
+  // tightens the error bound (fewer near-ties to settle in double).
+  vf total[MR][NR];
   for (int p = 0; p < MR; ++p)
-    for (int v = 0; v < NR; ++v) acc[p][v] = vf{};
+    for (int v = 0; v < NR; ++v) total[p][v] = vf{};
   const float* pan = ps.panels + q0 * E * W;
-  for (index_t e = 0; e < E; ++e) {
-    vf sv[NR];
-    for (int v = 0; v < NR; ++v) sv[v] = V::at(pan + (v * E + e) * W);
-    for (int p = 0; p < MR; ++p) {
-      const vf xe = (vf{} + (xs[p * Ep + e]));
-      for (int v = 0; v < NR; ++v) acc[p][v] += xe * sv[v];
+  for (index_t e0 = 0; e0 < E; e0 += brute_block) {
+    const index_t e1 = std::min<index_t>(E, e0 + brute_block);
+    vf acc[MR][NR];
+    for (int p = 0; p < MR; ++p)
+      for (int v = 0; v < NR; ++v) acc[p][v] = vf{};
+    for (index_t e = e0; e < e1; ++e) {
+      vf sv[NR];
+      for (int v = 0; v < NR; ++v) sv[v] = V::at(pan + (v * E + e) * W);
+      for (int p = 0; p < MR; ++p) {
+        const vf xe = (vf{} + (xs[p * Ep + e]));
+        for (int v = 0; v < NR; ++v) acc[p][v] += xe * sv[v];
+      }
     }
+    for (int p = 0; p < MR; ++p)
+      for (int v = 0; v < NR; ++v) total[p][v] += acc[p][v];
   }
+  auto& acc = total;
   // Fused top-2 per lane: state per pixel = best1[W], best2[W], idx1[W].
   const vi S = (vi{} + (static_cast<std::int32_t>(ps.sites)));
   for (int v = 0; v < NR; ++v) {
