@@ -1,8 +1,10 @@
 // spectromine/partition/kmeans.hpp: k-means, the baseline partitioner.
 //
-// Seeding: k-means++ (Arthur & Vassilvitskii 2007): the first centre is a
-// uniformly drawn sample pixel, each next one a pixel drawn with probability
-// proportional to its squared distance to the nearest centre so far. Random
+// Seeding: greedy k-means++ (Arthur & Vassilvitskii 2007; the greedy variant
+// of scikit-learn): the first centre is a uniformly drawn sample pixel; for
+// each next one, `seeding_trials` (default 2 + ln k) pixels are drawn with
+// probability proportional to their squared distance to the nearest centre so
+// far, and the one lowering the total squared distance most is kept. Random
 // numbers come from core/random.hpp (seed, stream 0) through Boost.Random, so a
 // seed gives the same centres on every platform and for any thread count.
 // Then Lloyd iterations until no label changes, the centres move less than
@@ -52,6 +54,7 @@ struct kmeans_options {
   double tolerance = 1e-4;   // sum of squared centre shifts / mean band variance
   std::uint64_t seed = 0;
   int threads = 0;
+  int seeding_trials = 0;    // candidates per new centre; 0 = 2 + ln(k) (scikit-learn), 1 = classic
 };
 
 class kmeans {
@@ -177,38 +180,67 @@ class kmeans {
       });
     };
 
-    // k-means++ seeding.
+    // Greedy k-means++ seeding (as scikit-learn): each new centre is the best,
+    // by resulting potential sum_i min(d2_i, |x_i - cand|^2), of `trials`
+    // candidates drawn with probability proportional to d2. Potentials are
+    // summed per fixed block of pixels, then blocks in order: thread-independent.
     random_engine eng = make_engine(o.seed, 0);
     {
+      const int trials = o.seeding_trials > 0
+                             ? o.seeding_trials
+                             : 2 + static_cast<int>(std::floor(std::log(static_cast<double>(k))));
       boost::random::uniform_int_distribution<index_t> first(0, m - 1);
       copy_pixel(first(eng), 0);
       std::vector<double> d2(static_cast<std::size_t>(m), std::numeric_limits<double>::infinity());
+      for_distances(centers.topRows(1), [&](index_t i, int, double d) {
+        d2[static_cast<std::size_t>(i)] = d;
+      });
+      std::vector<double> partial;
+      std::vector<index_t> cand_idx;
+      auto draw = [&](double sum) {  // one pixel with probability d2 / sum
+        boost::random::uniform_real_distribution<double> u(0.0, sum);
+        const double target = u(eng);
+        double run = 0;
+        for (index_t i = 0; i < m; ++i) {
+          run += d2[static_cast<std::size_t>(i)];
+          if (run > target) return i;
+        }
+        return m - 1;
+      };
       for (int c = 1; c < k; ++c) {
-        // Only the newest centre can lower a distance.
-        const Eigen::MatrixXd newest = centers.row(c - 1);
-        for_distances(newest, [&](index_t i, int, double d) {
+        double sum = 0;
+        for (double d : d2) sum += d;
+        if (!(sum > 0)) {  // fewer distinct pixels than k: take the next pixel in order
+          copy_pixel(c % m, c);
+          continue;
+        }
+        cand_idx.clear();
+        for (int t = 0; t < trials; ++t) cand_idx.push_back(draw(sum));
+        Eigen::MatrixXd cands(trials, bands);
+        for (int t = 0; t < trials; ++t) {
+          const T* x = cube.pixel_pointer(pix[static_cast<std::size_t>(cand_idx[static_cast<std::size_t>(t)])]);
+          for (index_t b = 0; b < bands; ++b) cands(t, b) = static_cast<double>(x[b]);
+        }
+        partial.assign(static_cast<std::size_t>(blocks * trials), 0.0);
+        for_distances(cands, [&](index_t i, int j, double d) {
+          partial[static_cast<std::size_t>((i / block) * trials + j)] +=
+              std::min(d2[static_cast<std::size_t>(i)], d);
+        });
+        int best_t = 0;
+        double best_pot = std::numeric_limits<double>::infinity();
+        for (int t = 0; t < trials; ++t) {
+          double pot = 0;
+          for (index_t b = 0; b < blocks; ++b) pot += partial[static_cast<std::size_t>(b * trials + t)];
+          if (pot < best_pot) {
+            best_pot = pot;
+            best_t = t;
+          }
+        }
+        centers.row(c) = cands.row(best_t);
+        for_distances(centers.row(c), [&](index_t i, int, double d) {
           double& cur = d2[static_cast<std::size_t>(i)];
           cur = std::min(cur, d);
         });
-        double sum = 0;
-        for (double d : d2) sum += d;
-        index_t chosen = 0;
-        if (sum > 0) {
-          boost::random::uniform_real_distribution<double> u(0.0, sum);
-          const double target = u(eng);
-          double run = 0;
-          chosen = m - 1;
-          for (index_t i = 0; i < m; ++i) {
-            run += d2[static_cast<std::size_t>(i)];
-            if (run > target) {
-              chosen = i;
-              break;
-            }
-          }
-        } else {  // fewer distinct pixels than k: take the next pixel in order
-          chosen = c % m;
-        }
-        copy_pixel(chosen, c);
       }
     }
 
@@ -293,7 +325,8 @@ class kmeans {
                     {"max_iterations", options_.max_iterations},
                     {"tolerance", options_.tolerance},
                     {"seed", options_.seed},
-                    {"seeding", "k-means++"},
+                    {"seeding", "greedy k-means++"},
+                    {"seeding_trials", options_.seeding_trials},
                     {"iterations", f.iterations},
                     {"converged", f.converged},
                     {"inertia", f.inertia},

@@ -240,7 +240,7 @@ template <int W, int K>
       for (index_t i = 0; i < E; ++i) {
         const vf xi = vf{} + xc[i];
         const float* row = ps.basis_t + i * kp;
-        for (int v = 0; v < KV; ++v) acc[v] += xi * V::at(row + v * W);
+        _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[v] += xi * V::at(row + v * W);
       }
       for (int v = 0; v < KV; ++v) V::at(b + v * W) = acc[v];
     } else {
@@ -281,10 +281,10 @@ template <int W, int K>
     };
     if constexpr (K > 0) {
       vf bj[K];
-      for (int j = 0; j < K; ++j) bj[j] = vf{} + b[j];
+      _Pragma("GCC unroll 32") for (int j = 0; j < K; ++j) bj[j] = vf{} + b[j];
       pass1([&](const float* cp, vf& out) {
         vf acc0{}, acc1{};
-        for (int j = 0; j + 1 < K; j += 2) {
+        _Pragma("GCC unroll 32") for (int j = 0; j + 1 < K; j += 2) {
           acc0 += bj[j] * V::at(cp + j * W);
           acc1 += bj[j + 1] * V::at(cp + (j + 1) * W);
         }
@@ -364,32 +364,32 @@ template <int W, int MR, int NR>
   // at most brute_block + E / brute_block + 1 roundings instead of E, which
   // tightens the error bound (fewer near-ties to settle in double).
   vf total[MR][NR];
-  for (int p = 0; p < MR; ++p)
-    for (int v = 0; v < NR; ++v) total[p][v] = vf{};
+  _Pragma("GCC unroll 16") for (int p = 0; p < MR; ++p)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) total[p][v] = vf{};
   const float* pan = ps.panels + q0 * E * W;
   for (index_t e0 = 0; e0 < E; e0 += brute_block) {
     const index_t e1 = std::min<index_t>(E, e0 + brute_block);
     vf acc[MR][NR];
-    for (int p = 0; p < MR; ++p)
-      for (int v = 0; v < NR; ++v) acc[p][v] = vf{};
+    _Pragma("GCC unroll 16") for (int p = 0; p < MR; ++p)
+      _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) acc[p][v] = vf{};
     for (index_t e = e0; e < e1; ++e) {
       vf sv[NR];
-      for (int v = 0; v < NR; ++v) sv[v] = V::at(pan + (v * E + e) * W);
-      for (int p = 0; p < MR; ++p) {
+      _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) sv[v] = V::at(pan + (v * E + e) * W);
+      _Pragma("GCC unroll 16") for (int p = 0; p < MR; ++p) {
         const vf xe = (vf{} + (xs[p * Ep + e]));
-        for (int v = 0; v < NR; ++v) acc[p][v] += xe * sv[v];
+        _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) acc[p][v] += xe * sv[v];
       }
     }
-    for (int p = 0; p < MR; ++p)
-      for (int v = 0; v < NR; ++v) total[p][v] += acc[p][v];
+    _Pragma("GCC unroll 16") for (int p = 0; p < MR; ++p)
+      _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) total[p][v] += acc[p][v];
   }
   auto& acc = total;
   // Fused top-2 per lane: state per pixel = best1[W], best2[W], idx1[W].
   const vi S = (vi{} + (static_cast<std::int32_t>(ps.sites)));
-  for (int v = 0; v < NR; ++v) {
+  _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) {
     const vi sid = (vi{} + (static_cast<std::int32_t>((q0 + v) * W))) + V::iota();
     const vi valid = sid < S;
-    for (int p = 0; p < MR; ++p) {
+    _Pragma("GCC unroll 16") for (int p = 0; p < MR; ++p) {
       float* st = state + p * 3 * W;
       const vf b1 = V::at(st), b2 = V::at(st + W);
       vi i1;
