@@ -228,8 +228,14 @@ inline tiff_layout scan_tiff(const std::filesystem::path& path, tiff_file& tf,
       else if (rps != layout.rows_per_strip)
         throw format_error(path, where + "rows per strip differ from page 0's");
     }
-    if (compression == COMPRESSION_NONE) {
-      // Every strip/tile must lie inside the file and hold its share of bytes.
+    if (!TIFFIsCODECConfigured(static_cast<std::uint16_t>(compression)))
+      throw format_error(path, where + "compression scheme " + std::to_string(compression) +
+                                   " is not supported by this libtiff");
+    {
+      // Every strip/tile must lie inside the file, whatever the compression
+      // (found by fuzzing: a compressed strip claiming bytes beyond the end of
+      // the file made the reader allocate and decode before failing); an
+      // uncompressed page must also hold its share of bytes.
       const std::uint32_t n = TIFFNumberOfStrips(tif);  // tiles too, for tiled images
       std::uint64_t* offsets = nullptr;
       std::uint64_t* counts = nullptr;
@@ -246,7 +252,7 @@ inline tiff_layout scan_tiff(const std::filesystem::path& path, tiff_file& tf,
         total += counts[s];
       }
       const std::uint64_t need = std::uint64_t(w) * h * (bits / 8);
-      if (!tiled && total < need)
+      if (compression == COMPRESSION_NONE && !tiled && total < need)
         throw format_error(path, where + "truncated: strips hold " + std::to_string(total) +
                                      " bytes, the " + std::to_string(h) + " x " + std::to_string(w) +
                                      " page needs " + std::to_string(need));
