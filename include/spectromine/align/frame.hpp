@@ -111,6 +111,87 @@ inline std::vector<float> gaussian_kernel(double sigma) {
 
 }  // namespace detail
 
+namespace detail {
+
+// Separable Gaussian smoothing into `out` with `tmp` as scratch (rows x cols
+// floats); reflected borders. Both passes run along contiguous rows with the
+// tap loop outside, so the inner loops vectorize.
+inline void gaussian_blur_into(image_view<const float> in, double sigma, image_view<float> out,
+                               std::vector<float>& tmp, int threads) {
+  const index_t rows = in.rows(), cols = in.cols();
+  if (rows == 0 || cols == 0) return;
+  if (sigma == 0) {
+    for (index_t r = 0; r < rows; ++r) std::copy_n(in.row(r).data(), cols, out.row(r).data());
+    return;
+  }
+  const auto kernel = gaussian_kernel(sigma);
+  const index_t radius = static_cast<index_t>(kernel.size() / 2);
+  tmp.resize(static_cast<std::size_t>(rows * cols));
+  parallel_for(rows, threads, 32, [&](index_t r0, index_t r1, int) {
+    std::vector<float> padded(static_cast<std::size_t>(cols + 2 * radius));
+    for (index_t r = r0; r < r1; ++r) {
+      const float* src = in.row(r).data();
+      float* pad = padded.data();
+      std::copy_n(src, cols, pad + radius);
+      for (index_t i = 0; i < radius; ++i) {
+        pad[i] = src[reflect_index(i - radius, cols)];
+        pad[radius + cols + i] = src[reflect_index(cols + i, cols)];
+      }
+      float* dst = tmp.data() + r * cols;
+      std::fill_n(dst, cols, 0.0f);
+      for (index_t k = 0; k <= 2 * radius; ++k) {
+        const float w = kernel[static_cast<std::size_t>(k)];
+        const float* p = pad + k;
+        for (index_t c = 0; c < cols; ++c) dst[c] += w * p[c];
+      }
+    }
+  });
+  parallel_for(rows, threads, 32, [&](index_t r0, index_t r1, int) {
+    for (index_t r = r0; r < r1; ++r) {
+      float* dst = out.row(r).data();
+      std::fill_n(dst, cols, 0.0f);
+      for (index_t k = -radius; k <= radius; ++k) {
+        const float w = kernel[static_cast<std::size_t>(k + radius)];
+        const float* src = tmp.data() + reflect_index(r + k, rows) * cols;
+        for (index_t c = 0; c < cols; ++c) dst[c] += w * src[c];
+      }
+    }
+  });
+}
+
+// |grad(smooth)| by central differences (one-sided at the border) into out.
+inline void gradient_of(const float* smooth, index_t rows, index_t cols, image_view<float> out,
+                        int threads) {
+  parallel_for(rows, threads, 32, [&](index_t r0, index_t r1, int) {
+    for (index_t r = r0; r < r1; ++r) {
+      const index_t ru = std::max<index_t>(r - 1, 0), rd = std::min<index_t>(r + 1, rows - 1);
+      const float sy = (rd - ru) > 0 ? 1.0f / static_cast<float>(rd - ru) : 0.0f;
+      const float* up = smooth + ru * cols;
+      const float* dn = smooth + rd * cols;
+      const float* mid = smooth + r * cols;
+      float* dst = out.row(r).data();
+      if (cols == 1) {
+        const float gy = (dn[0] - up[0]) * sy;
+        dst[0] = std::abs(gy);
+        continue;
+      }
+      for (index_t c = 1; c + 1 < cols; ++c) {
+        const float gx = 0.5f * (mid[c + 1] - mid[c - 1]);
+        const float gy = (dn[c] - up[c]) * sy;
+        dst[c] = std::sqrt(gx * gx + gy * gy);
+      }
+      for (index_t c : {index_t{0}, cols - 1}) {
+        const index_t cl = std::max<index_t>(c - 1, 0), cr = std::min<index_t>(c + 1, cols - 1);
+        const float gx = (mid[cr] - mid[cl]) / static_cast<float>(cr - cl);
+        const float gy = (dn[c] - up[c]) * sy;
+        dst[c] = std::sqrt(gx * gx + gy * gy);
+      }
+    }
+  });
+}
+
+}  // namespace detail
+
 // Separable Gaussian smoothing with reflected borders; `out` may not alias `in`.
 // sigma = 0 copies.
 inline void gaussian_blur(image_view<const float> in, double sigma, image_view<float> out,
@@ -118,71 +199,22 @@ inline void gaussian_blur(image_view<const float> in, double sigma, image_view<f
   require(std::isfinite(sigma) && sigma >= 0, "gaussian_blur", "sigma", "must be >= 0", sigma);
   require(in.shape() == out.shape(), "gaussian_blur", "out shape", "must equal the input shape",
           out.rows() * out.cols());
-  const index_t rows = in.rows(), cols = in.cols();
-  if (rows == 0 || cols == 0) return;
-  if (sigma == 0) {
-    for (index_t r = 0; r < rows; ++r) std::copy_n(in.row(r).data(), cols, out.row(r).data());
-    return;
-  }
-  const auto kernel = detail::gaussian_kernel(sigma);
-  const index_t radius = static_cast<index_t>(kernel.size() / 2);
-  std::vector<float> tmp(static_cast<std::size_t>(rows * cols));
-  // Rows first (contiguous), into tmp.
-  parallel_for(rows, threads, 32, [&](index_t r0, index_t r1, int) {
-    std::vector<float> padded(static_cast<std::size_t>(cols + 2 * radius));
-    for (index_t r = r0; r < r1; ++r) {
-      const float* src = in.row(r).data();
-      for (index_t i = 0; i < cols + 2 * radius; ++i)
-        padded[static_cast<std::size_t>(i)] = src[detail::reflect_index(i - radius, cols)];
-      float* dst = tmp.data() + r * cols;
-      for (index_t c = 0; c < cols; ++c) {
-        float acc = 0;
-        for (index_t k = 0; k <= 2 * radius; ++k)
-          acc += kernel[static_cast<std::size_t>(k)] * padded[static_cast<std::size_t>(c + k)];
-        dst[c] = acc;
-      }
-    }
-  });
-  // Then columns, a whole row of outputs at a time (contiguous inner loop).
-  parallel_for(rows, threads, 32, [&](index_t r0, index_t r1, int) {
-    for (index_t r = r0; r < r1; ++r) {
-      float* dst = out.row(r).data();
-      std::fill_n(dst, cols, 0.0f);
-      for (index_t k = -radius; k <= radius; ++k) {
-        const float w = kernel[static_cast<std::size_t>(k + radius)];
-        const float* src = tmp.data() + detail::reflect_index(r + k, rows) * cols;
-        for (index_t c = 0; c < cols; ++c) dst[c] += w * src[c];
-      }
-    }
-  });
+  std::vector<float> tmp;
+  detail::gaussian_blur_into(in, sigma, out, tmp, threads);
 }
 
 // |grad(G_sigma * in)| by central differences (one-sided at the border).
 inline void gradient_magnitude(image_view<const float> in, double sigma, image_view<float> out,
                                int threads = 0) {
+  require(std::isfinite(sigma) && sigma >= 0, "gradient_magnitude", "sigma", "must be >= 0",
+          sigma);
   require(in.shape() == out.shape(), "gradient_magnitude", "out shape",
           "must equal the input shape", out.rows() * out.cols());
-  const index_t rows = in.rows(), cols = in.cols();
-  if (rows == 0 || cols == 0) return;
+  if (in.rows() == 0 || in.cols() == 0) return;
   image<float> smooth(in.shape());
-  gaussian_blur(in, sigma, smooth.view(), threads);
-  parallel_for(rows, threads, 32, [&](index_t r0, index_t r1, int) {
-    for (index_t r = r0; r < r1; ++r) {
-      const index_t ru = std::max<index_t>(r - 1, 0), rd = std::min<index_t>(r + 1, rows - 1);
-      const float sy = (rd - ru) > 0 ? 1.0f / static_cast<float>(rd - ru) : 0.0f;
-      const float* up = smooth.data() + ru * cols;
-      const float* dn = smooth.data() + rd * cols;
-      const float* mid = smooth.data() + r * cols;
-      float* dst = out.row(r).data();
-      for (index_t c = 0; c < cols; ++c) {
-        const index_t cl = std::max<index_t>(c - 1, 0), cr = std::min<index_t>(c + 1, cols - 1);
-        const float sx = (cr - cl) > 0 ? 1.0f / static_cast<float>(cr - cl) : 0.0f;
-        const float gx = (mid[cr] - mid[cl]) * sx;
-        const float gy = (dn[c] - up[c]) * sy;
-        dst[c] = std::sqrt(gx * gx + gy * gy);
-      }
-    }
-  });
+  std::vector<float> tmp;
+  detail::gaussian_blur_into(in, sigma, smooth.view(), tmp, threads);
+  detail::gradient_of(smooth.data(), in.rows(), in.cols(), out, threads);
 }
 
 // in - G_sigma * in: removes illumination gradients and keeps signed detail.

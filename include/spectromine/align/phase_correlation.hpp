@@ -181,6 +181,7 @@ class phase_correlator {
     window_cols_ = make_window(options.window, frame.cols, options.tukey_alpha);
     const auto spectrum_size = static_cast<std::size_t>(half_ * fft_rows_);
     filtered_ = image<float>(frame);
+    if (options.filter == frame_filter::gradient_magnitude) smooth_ = image<float>(frame);
     padded_.assign(static_cast<std::size_t>(fft_rows_ * fft_cols_), 0.0f);
     rows_spectrum_.assign(spectrum_size, {});
     reference_.assign(spectrum_size, {});
@@ -250,7 +251,10 @@ class phase_correlator {
           std::copy_n(frame.row(r).data(), cols, filtered_.data() + r * cols);
         break;
       case frame_filter::gradient_magnitude:
-        gradient_magnitude(frame, options_.smoothing, filtered_.view(), threads_);
+        // Same as gradient_magnitude(), with the correlator's scratch buffers.
+        detail::gaussian_blur_into(frame, options_.smoothing, smooth_.view(), blur_scratch_,
+                                   threads_);
+        detail::gradient_of(smooth_.data(), rows, cols, filtered_.view(), threads_);
         break;
       case frame_filter::high_pass:
         high_pass(frame, options_.high_pass_sigma, filtered_.view(), threads_);
@@ -325,13 +329,13 @@ class phase_correlator {
           const auto& b = moving[static_cast<std::size_t>(i)];
           const detail::cfloat p = a * std::conj(b);
           product_[static_cast<std::size_t>(i)] = p;
-          m = std::max(m, std::abs(p));
+          m = std::max(m, std::norm(p));  // squared magnitude: no hypot
         }
         column_max[static_cast<std::size_t>(k)] = m;
       }
     });
     product_[0] = {};  // DC: the means were removed; a constant offset carries no shift
-    const float largest = *std::max_element(column_max.begin(), column_max.end());
+    const float largest = std::sqrt(*std::max_element(column_max.begin(), column_max.end()));
     if (!(largest > 0)) return {0.0, 0.0, 0.0};  // a featureless frame: nothing to register
     const float floor = largest * 1e-6f;
     // Whitening gives every frequency the same weight, including the high
@@ -347,7 +351,7 @@ class phase_correlator {
         const float wx = gx[static_cast<std::size_t>(k)];
         for (index_t ky = 0; ky < fr; ++ky) {
           auto& p = product_[static_cast<std::size_t>(k * fr + ky)];
-          const float m = std::abs(p);
+          const float m = std::sqrt(std::norm(p));
           if (phase) {
             const float g = wx * gy[static_cast<std::size_t>(ky)];
             p = m > floor ? p * (g / m) : detail::cfloat{};
@@ -489,7 +493,8 @@ class phase_correlator {
   std::vector<Eigen::FFT<float>> ffts_;  // one per worker: plans cache and scratch are not shared
   std::vector<std::vector<detail::cfloat>> column_buffers_;
   std::vector<float> window_rows_, window_cols_;
-  image<float> filtered_;
+  image<float> filtered_, smooth_;
+  std::vector<float> blur_scratch_;
   std::vector<float> padded_;  // padded frame, then the correlation surface
   std::vector<detail::cfloat> rows_spectrum_, reference_, moving_, product_, scratch_;
   bool has_reference_ = false;
