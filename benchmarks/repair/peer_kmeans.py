@@ -49,6 +49,8 @@ def main():
     print(json.dumps({"pixels": rows * rows, "bands": bands, "k": k, "threads": int(threads),
                       "sklearn_s": round(t_sk, 3), "spectromine_partition_s": round(t_ours, 3),
                       "ratio": round(t_sk / t_ours, 2),
+                      "ratio_per_iteration": round((t_sk / km.n_iter_) /
+                                                   (t_ours / summary["parameters"]["method"]["iterations"]), 2),
                       "sklearn_iterations": int(km.n_iter_),
                       "spectromine_iterations": summary["parameters"]["method"]["iterations"],
                       "ari_between": round(float(adjusted_rand_score(km.labels_, ours)), 4)}))

@@ -68,10 +68,39 @@ pixel_mask apply_shifts(const C& source, std::span<const frame_shift> shifts, cu
   }
   const float fill = options.fill;
 
+  // Pixels valid at every band (a rectangle) take the fast path: for
+  // bilinear, four precomputed weights and source offsets per band and no
+  // range test.
+  const auto all = valid_rectangle(in.shape(), shifts, options.method);
+  const bool linear = options.method == interpolation::linear;
+  struct bilinear_band {
+    index_t dr, dc;             // source pixel of the top-left tap, relative to the output pixel
+    float w00, w01, w10, w11;
+  };
+  std::vector<bilinear_band> bl(static_cast<std::size_t>(bands));
+  for (index_t b = 0; b < bands; ++b) {
+    const auto& ay = ty[static_cast<std::size_t>(b)];
+    const auto& ax = tx[static_cast<std::size_t>(b)];
+    bl[static_cast<std::size_t>(b)] = {ay.offset, ax.offset, ay.w[0] * ax.w[0], ay.w[0] * ax.w[1],
+                                       ay.w[1] * ax.w[0], ay.w[1] * ax.w[1]};
+  }
   parallel_for(rows, options.threads, 8, [&](index_t r0, index_t r1, int) {
     for (index_t r = r0; r < r1; ++r)
       for (index_t c = 0; c < cols; ++c) {
         float* dst = out.pixel_pointer(r, c);
+        if (linear && all.contains(r, c)) {
+          for (index_t b = 0; b < bands; ++b) {
+            const auto& t = bl[static_cast<std::size_t>(b)];
+            const index_t sr = r + t.dr, sc = c + t.dc;
+            // A zero weight may sit on a tap just outside the frame: skip it.
+            const float v00 = static_cast<float>(in(sr, sc, b));
+            const float v01 = t.w01 != 0.0f ? static_cast<float>(in(sr, sc + 1, b)) : 0.0f;
+            const float v10 = t.w10 != 0.0f || t.w11 != 0.0f ? static_cast<float>(in(sr + 1, sc, b)) : 0.0f;
+            const float v11 = t.w11 != 0.0f ? static_cast<float>(in(sr + 1, sc + 1, b)) : 0.0f;
+            dst[b] = t.w00 * v00 + t.w01 * v01 + t.w10 * v10 + t.w11 * v11;
+          }
+          continue;
+        }
         for (index_t b = 0; b < bands; ++b) {
           const auto i = static_cast<std::size_t>(b);
           if (r < r_lo[i] || r >= r_hi[i] || c < c_lo[i] || c >= c_hi[i]) {
