@@ -8,7 +8,7 @@
 // Writes, as one batch (all or nothing):
 //   ALIGNED.npy         float32 H x W x E, every frame resampled by its shift
 //                       (NaN where a frame does not cover the pixel);
-//   ALIGNED.shifts.csv  energy,dy,dx,peak: the shift applied to each energy's
+//   ALIGNED.shifts.csv  energy,dy,dx: the shift applied to each energy's
 //                       image, in pixels (aligned(y, x) = frame(y - dy, x - dx));
 //   ALIGNED.valid.npy   uint8 H x W, 1 = valid at every energy (pass it to
 //                       `cluster --mask` so edge pixels are ignored).
@@ -149,10 +149,9 @@ inline void run_align(const align_command_options& o, const global_options& g) {
 
   io::output_batch batch;
   io::write_npy_cube(batch.add(o.out).temp_path(), aligned);
-  std::string csv = "energy,dy,dx,peak\n";
+  std::string csv = "energy,dy,dx\n";  // exactly the columns of docs/CLI.md
   for (std::size_t b = 0; b < reg.shifts.size(); ++b)
-    csv += number(energy[b]) + "," + number(reg.shifts[b].dy) + "," + number(reg.shifts[b].dx) +
-           "," + number(reg.shifts[b].peak) + "\n";
+    csv += number(energy[b]) + "," + number(reg.shifts[b].dy) + "," + number(reg.shifts[b].dx) + "\n";
   write_text(batch.add(sibling(o.out, ".shifts.csv")), csv);
   io::write_npy_mask(batch.add(sibling(o.out, ".valid.npy")).temp_path(), valid.view());
   if (eshift)
@@ -164,13 +163,23 @@ inline void run_align(const align_command_options& o, const global_options& g) {
   batch.commit();
 
   if (!g.quiet) {
-    double largest = 0;
-    for (const auto& s : reg.shifts) largest = std::max({largest, std::abs(s.dy), std::abs(s.dx)});
+    double largest = 0, weakest = 1;
+    index_t weakest_band = 0;
+    for (std::size_t b = 0; b < reg.shifts.size(); ++b) {
+      const auto& s = reg.shifts[b];
+      largest = std::max({largest, std::abs(s.dy), std::abs(s.dx)});
+      if (s.peak < weakest) {
+        weakest = s.peak;
+        weakest_band = static_cast<index_t>(b);
+      }
+    }
     std::fprintf(stderr,
                  "align: %lld frames registered to band %lld (%.4f eV, %s mode), largest shift "
-                 "%.2f px, %lld of %lld pixels valid at every energy%s%s\n",
+                 "%.2f px, weakest match %.3f (band %lld), %lld of %lld pixels valid at every "
+                 "energy%s%s\n",
                  static_cast<long long>(reg.shifts.size()), static_cast<long long>(reg.reference_band),
                  energy[static_cast<std::size_t>(reg.reference_band)], o.mode.c_str(), largest,
+                 weakest, static_cast<long long>(weakest_band),
                  static_cast<long long>(valid_pixels), static_cast<long long>(valid.pixel_count()),
                  eshift ? ", energy shift " : "",
                  eshift ? (number(eshift->shift) + " eV").c_str() : "");

@@ -72,17 +72,18 @@ struct simd {
   // into a compare-mask move and an OR tree; no branches).
   [[gnu::always_inline]] static inline unsigned bits(const vi& m) noexcept {
 #if defined(__AVX__)
-    // vmovmskps on 8-lane halves (AVX is part of every target these
-    // kernels are compiled for when the baseline has it).
+    // vmovmskps on 8-lane halves (a vector cast reinterprets the bits; AVX
+    // is in every target these kernels are compiled for when the baseline
+    // has it).
     typedef float v8f __attribute__((vector_size(32)));
     if constexpr (W == 16) {
       const auto lo = __builtin_shufflevector(m, m, 0, 1, 2, 3, 4, 5, 6, 7);
       const auto hi = __builtin_shufflevector(m, m, 8, 9, 10, 11, 12, 13, 14, 15);
-      return static_cast<unsigned>(__builtin_ia32_movmskps256(reinterpret_cast<const v8f&>(lo))) |
-             (static_cast<unsigned>(__builtin_ia32_movmskps256(reinterpret_cast<const v8f&>(hi)))
+      return static_cast<unsigned>(__builtin_ia32_movmskps256((v8f)lo)) |
+             (static_cast<unsigned>(__builtin_ia32_movmskps256((v8f)hi))
               << 8);
     } else if constexpr (W == 8) {
-      return static_cast<unsigned>(__builtin_ia32_movmskps256(reinterpret_cast<const v8f&>(m)));
+      return static_cast<unsigned>(__builtin_ia32_movmskps256((v8f)m));
     }
 #endif
     unsigned b = 0;
