@@ -19,14 +19,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
-#include "commands/cluster.hpp"
-#include "commands/compare.hpp"
-#include "commands/distinguish.hpp"
-#include "commands/exafs.hpp"
-#include "commands/info.hpp"
-#include "commands/normalize.hpp"
-#include "commands/sites.hpp"
-#include "commands/synth.hpp"
+#include "commands/commands.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/version.hpp"
 
@@ -40,14 +33,7 @@ int run_cli(std::vector<std::string> args) {
   spectromine::cli::global_options options;
   options.quiet = true;
   app.add_flag("--quiet,-q", options.quiet, "")->configurable();
-  spectromine::cli::add_info_command(app, options);
-  spectromine::cli::add_normalize_command(app, options);
-  spectromine::cli::add_distinguish_command(app, options);
-  spectromine::cli::add_sites_command(app, options);
-  spectromine::cli::add_exafs_command(app, options);
-  spectromine::cli::add_cluster_command(app, options);
-  spectromine::cli::add_compare_command(app, options);
-  spectromine::cli::add_synth_command(app, options);
+  spectromine::cli::add_all_commands(app, options);
   std::vector<char*> argv;
   std::string name = "spectromine";
   argv.push_back(name.data());

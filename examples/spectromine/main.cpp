@@ -1,5 +1,5 @@
 // spectromine: the command-line face of the library (contract: docs/CLI.md).
-// Each subcommand lives in commands/<name>.hpp and registers itself here.
+// Subcommands: commands/commands.hpp (one translation unit each).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -7,22 +7,20 @@
 #include <new>
 
 #include "cli_common.hpp"
-// >>> command headers (one line each)
-#include "commands/info.hpp"
-#include "commands/normalize.hpp"
-#include "commands/distinguish.hpp"
-#include "commands/sites.hpp"
-#include "commands/exafs.hpp"
-#include "commands/cluster.hpp"
-#include "commands/compare.hpp"
-#include "commands/synth.hpp"
-#include "commands/align.hpp"
-#include "commands/stitch.hpp"
-// <<< command headers
+#include "commands/commands.hpp"
+#if defined(SPECTROMINE_HAS_MPI)
+#include "spectromine/parallel/mpi.hpp"
+#endif
 #include "spectromine/error.hpp"
 #include "spectromine/version.hpp"
 
 int main(int argc, char** argv) {
+#if defined(SPECTROMINE_HAS_MPI)
+  // Only under mpirun/srun (launcher environment): the plain CLI never needs
+  // MPI. `cluster --method voronoi` then shares the tiles between the ranks
+  // (commands/cluster_tiled.hpp); errors there fail all ranks together.
+  spectromine::parallel::mpi_session mpi(argc, argv);
+#endif
   CLI::App app{"spectromine: chemical phase maps from X-ray spectro-microscopy images",
                "spectromine"};
   app.set_version_flag("--version", spectromine::version_string);
@@ -35,19 +33,7 @@ int main(int argc, char** argv) {
     return std::string("error: ") + e.what() + " (see --help)\n";
   });
 
-  // Subcommands register here (each adds its own options and callback).
-  // >>> command registrations (one line each; keep in docs/CLI.md order)
-  spectromine::cli::add_info_command(app, options);
-  spectromine::cli::add_normalize_command(app, options);
-  spectromine::cli::add_distinguish_command(app, options);
-  spectromine::cli::add_sites_command(app, options);
-  spectromine::cli::add_exafs_command(app, options);
-  spectromine::cli::add_cluster_command(app, options);
-  spectromine::cli::add_compare_command(app, options);
-  spectromine::cli::add_synth_command(app, options);
-  spectromine::cli::add_align_command(app, options);
-  spectromine::cli::add_stitch_command(app, options);
-  // <<< command registrations
+  spectromine::cli::add_all_commands(app, options);
 
   try {
     app.parse(argc, argv);

@@ -188,7 +188,7 @@ inline void run_align(const align_command_options& o, const global_options& g) {
 
 }  // namespace align_detail
 
-inline void add_align_command(CLI::App& app, global_options& options) {
+void add_align_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<align_command_options>();
   auto* cmd = app.add_subcommand(
       "align", "Register every energy frame of a stack (sub-pixel phase correlation); writes "

@@ -522,7 +522,7 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
 
 }  // namespace detail
 
-inline void add_cluster_command(CLI::App& app, global_options& options) {
+void add_cluster_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<cluster_options>();
   auto* cmd = app.add_subcommand("cluster", "Cluster a cube into a chemical phase map");
   cmd->add_option("--method", o->method, "Clustering method: " + detail::method_names())->required();

@@ -26,7 +26,7 @@ struct compare_options {
   bool include_unlabeled = false;
 };
 
-inline void add_compare_command(CLI::App& app, global_options& options) {
+void add_compare_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<compare_options>();
   auto* cmd = app.add_subcommand("compare", "Compare two label maps (ARI, confusion, differences)");
   cmd->add_option("A", o->a, "First labels.npy (int32 H x W)")->required();

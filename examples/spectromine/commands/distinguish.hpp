@@ -117,7 +117,7 @@ inline nlohmann::json run_distinguish(const distinguish_command_options& o) {
   throw_invalid(component, "--noise", "must be scmos or poisson", o.noise);
 }
 
-inline void add_distinguish_command(CLI::App& app, global_options& /*options*/) {
+void add_distinguish_command(CLI::App& app, global_options& /*options*/) {
   auto o = std::make_shared<distinguish_command_options>();
   auto* sub = app.add_subcommand(
       "distinguish",

@@ -195,7 +195,7 @@ inline void run_exafs(const exafs_command_options& o) {
 
 }  // namespace detail
 
-inline void add_exafs_command(CLI::App& app, global_options& /*options*/) {
+void add_exafs_command(CLI::App& app, global_options& /*options*/) {
   auto o = std::make_shared<exafs_command_options>();
   auto* cmd = app.add_subcommand(
       "exafs", "EXAFS of one spectrum: autobk background -> chi(k) -> chi(R) (larch conventions)");

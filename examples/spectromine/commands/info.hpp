@@ -182,7 +182,7 @@ inline nlohmann::ordered_json run_info(const info_command_options& o, const glob
   return out;
 }
 
-inline void add_info_command(CLI::App& app, global_options& options) {
+void add_info_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<info_command_options>();
   auto* sub = app.add_subcommand("info", "Describe a cube file: format, shape, value statistics, energies");
   sub->add_option("CUBE", o->cube, "Cube file: .npy (H x W x E), .tif/.tiff (one page per energy), .h5/.hdf5")

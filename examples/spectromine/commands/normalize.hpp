@@ -154,7 +154,7 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
 
 }  // namespace detail
 
-inline void add_normalize_command(CLI::App& app, global_options& options) {
+void add_normalize_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<normalize_command_options>();
   auto* cmd = app.add_subcommand(
       "normalize", "Pre-edge / post-edge normalization (larch pre_edge) of a cube or a spectrum");

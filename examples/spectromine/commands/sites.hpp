@@ -71,7 +71,7 @@ inline nlohmann::json run_sites(const sites_command_options& o, const global_opt
   return j;
 }
 
-inline void add_sites_command(CLI::App& app, global_options& options) {
+void add_sites_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<sites_command_options>();
   auto& g = o->generation;
   auto* sub = app.add_subcommand(

@@ -156,7 +156,7 @@ inline void run_stitch(const stitch_command_options& o, const global_options& g)
 
 }  // namespace stitch_detail
 
-inline void add_stitch_command(CLI::App& app, global_options& options) {
+void add_stitch_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<stitch_command_options>();
   auto* cmd = app.add_subcommand(
       "stitch", "Stitch fields of view (LIST.csv: path,row0,col0) into one cube, refining the "

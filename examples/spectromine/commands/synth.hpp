@@ -184,7 +184,7 @@ inline nlohmann::json run_synth(const synth_command_options& o, const global_opt
   return j;
 }
 
-inline void add_synth_command(CLI::App& app, global_options& options) {
+void add_synth_command(CLI::App& app, global_options& options) {
   auto o = std::make_shared<synth_command_options>();
   auto& c = o->render.conditions;
   auto* sub = app.add_subcommand(

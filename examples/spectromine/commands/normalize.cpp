@@ -1,0 +1,2 @@
+// One translation unit per command keeps rebuilds of the CLI short.
+#include "commands/normalize.hpp"
