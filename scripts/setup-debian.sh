@@ -8,8 +8,8 @@ packages=(
   g++ cmake make pkg-config git
   # library dependencies (header-only or -dev)
   libeigen3-dev xtensor-dev xtl-dev libxsimd-dev libboost-dev nlohmann-json3-dev
-  # optional components: TIFF, HDF5, PNG, MPI
-  libtiff-dev libhdf5-dev libpng-dev libopenmpi-dev openmpi-bin
+  # optional components: TIFF, HDF5, PNG, MPI, xraylib (MBACK cross-sections)
+  libtiff-dev libhdf5-dev libpng-dev libopenmpi-dev openmpi-bin libxrl-dev
   # command line, tests, benchmarks
   libcli11-dev doctest-dev libbenchmark-dev
   # API reference (docs/Doxyfile, ctest packaging_doxygen)

@@ -1,5 +1,6 @@
 // Benchmarks of preprocess/: normalize_cube (float32, the paper's 178
-// energies), the sample mask, and one larch spectrum through pre_edge.
+// energies; shared e0 and per-pixel e0), mback_cube, the sample mask, and one
+// larch spectrum through pre_edge.
 //
 // By default the cube is synthetic (SPECTROMINE_BENCH_PIXELS pixels, default
 // 200000). benchmarks/peers/normalize_numpy.py writes a cube and its energy
@@ -20,6 +21,7 @@
 #include "spectromine/io/npy.hpp"
 #include "spectromine/io/text.hpp"
 #include "spectromine/preprocess/mask.hpp"
+#include "spectromine/preprocess/mback.hpp"
 #include "spectromine/preprocess/normalize.hpp"
 
 using namespace spectromine;
@@ -40,8 +42,8 @@ struct bench_data {
   double e0 = 7120.0;
 };
 
-const bench_data& data() {
-  static const bench_data d = [] {
+bench_data& data() {  // mutable: the in-place benchmark overwrites the cube
+  static bench_data d = [] {
     bench_data b;
     if (const char* path = std::getenv("SPECTROMINE_BENCH_CUBE")) {
       b.mu = io::read_npy_cube<float>(path);
@@ -81,12 +83,17 @@ normalize_cube_options bench_options(int threads, bool flat) {
   return o;
 }
 
+// SPECTROMINE_BENCH_INPLACE=1: normalize the cube in place (memory = one
+// cube; 1e7 x 178 float32 = 7.1 GB). Normalizing normalized spectra repeats
+// the same arithmetic, so every iteration costs the same.
 void BM_normalize_cube(benchmark::State& state) {
-  const auto& d = data();
-  cube<float> out(d.mu.shape(), d.mu.bands());
+  auto& d = data();
+  const bool inplace = std::getenv("SPECTROMINE_BENCH_INPLACE") != nullptr;
+  cube<float> out = inplace ? cube<float>() : cube<float>(d.mu.shape(), d.mu.bands());
   const auto options = bench_options(static_cast<int>(state.range(0)), state.range(1) != 0);
   for (auto _ : state) {
-    auto rep = normalize_cube(d.mu.view(), d.energy, options, out.view());
+    auto target = inplace ? d.mu.view() : out.view();
+    auto rep = normalize_cube(static_cast<const cube<float>&>(d.mu).view(), d.energy, options, target);
     benchmark::DoNotOptimize(rep.normalized);
   }
   state.SetBytesProcessed(state.iterations() * d.mu.pixel_count() * d.mu.bands() *
@@ -112,6 +119,52 @@ void BM_normalize_cube_auto_e0(benchmark::State& state) {
                           static_cast<int64_t>(sizeof(float)));
 }
 BENCHMARK(BM_normalize_cube_auto_e0)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Each pixel's own e0 (Gaussian-smoothed derivative, default sigma = the
+// median energy step), then one plan per distinct e0.
+void BM_normalize_cube_per_pixel_e0(benchmark::State& state) {
+  const auto& d = data();
+  cube<float> out(d.mu.shape(), d.mu.bands());
+  auto options = bench_options(static_cast<int>(state.range(0)), false);
+  options.edge.e0.reset();
+  options.e0_source = cube_e0::per_pixel;
+  index_t distinct = 0;
+  for (auto _ : state) {
+    auto rep = normalize_cube(d.mu.view(), d.energy, options, out.view());
+    distinct = rep.distinct_e0;
+    benchmark::DoNotOptimize(rep.normalized);
+  }
+  state.SetBytesProcessed(state.iterations() * d.mu.pixel_count() * d.mu.bands() *
+                          static_cast<int64_t>(sizeof(float)));
+  state.counters["distinct_e0"] = static_cast<double>(distinct);
+}
+BENCHMARK(BM_normalize_cube_per_pixel_e0)->Arg(1)->Arg(2)->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// MBACK on every pixel (Fe K; xraylib's table when the component is built,
+// else a step table of the same shape: the cost does not depend on it).
+void BM_mback_cube(benchmark::State& state) {
+  const auto& d = data();
+  cube<float> out(d.mu.shape(), d.mu.bands());
+#if defined(SPECTROMINE_HAS_XRAYLIB)
+  const auto f2 = xraylib_f2(26, d.energy);
+#else
+  std::vector<double> f2;
+  for (double e : d.energy) f2.push_back(e < 7112 ? 0.49 : 3.8 - 4e-4 * (e - 7112));
+#endif
+  mback_cube_options o;
+  o.edge.e0 = d.e0;
+  o.threads = static_cast<int>(state.range(0));
+  o.keep_edge_step = false;
+  for (auto _ : state) {
+    auto rep = mback_cube(d.mu.view(), d.energy, f2, o, out.view());
+    benchmark::DoNotOptimize(rep.normalized);
+  }
+  state.SetBytesProcessed(state.iterations() * d.mu.pixel_count() * d.mu.bands() *
+                          static_cast<int64_t>(sizeof(float)));
+}
+BENCHMARK(BM_mback_cube)->Arg(1)->Arg(2)->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_sample_mask(benchmark::State& state) {
   const auto& d = data();

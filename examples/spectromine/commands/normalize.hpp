@@ -11,6 +11,14 @@
 // and counted on stderr. A spectrum file gets larch's pre_edge and is written
 // as columns `energy norm flat` with a `#` header carrying e0, the windows and
 // the edge step.
+//
+// Extensions (docs/CLI.md allows adding flags):
+//   --method mback --element Fe [--mback-order 3]   MBACK (Weng 2005) against
+//       xraylib's cross-sections (needs the xraylib component); --pre/--post
+//       set its windows; a spectrum's `flat` column equals `norm` (MBACK has
+//       no separate flattening).
+//   --e0-per-pixel [--e0-smoothing SIGMA_EV]   cubes, pre_edge: each pixel's
+//       own e0 (smoothed derivative), instead of one e0 for the field.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -32,6 +40,7 @@
 #include "spectromine/io/npy.hpp"
 #include "spectromine/io/text.hpp"
 #include "spectromine/preprocess/mask.hpp"
+#include "spectromine/preprocess/mback.hpp"
 #include "spectromine/preprocess/normalize.hpp"
 
 namespace spectromine::cli {
@@ -46,6 +55,11 @@ struct normalize_command_options {
   std::string mask_out;          // cubes: write the pixels normalized (uint8 npy)
   std::string dataset = "/data";
   std::string axes = "hwe";
+  std::string method = "pre_edge";  // pre_edge | mback
+  std::string element;              // mback: absorber symbol (Fe, Mn, ...)
+  int mback_order = 3;
+  bool e0_per_pixel = false;        // cubes, pre_edge
+  std::optional<double> e0_smoothing;
 };
 
 namespace detail {
@@ -79,9 +93,71 @@ inline pre_edge_options edge_options_from(const normalize_command_options& o) {
   return edge;
 }
 
+inline void check_method(const normalize_command_options& o) {
+  require(o.method == "pre_edge" || o.method == "mback", "normalize", "--method",
+          "must be pre_edge or mback", o.method);
+  if (o.method == "mback") {
+#if !defined(SPECTROMINE_HAS_XRAYLIB)
+    require(false, "normalize", "--method",
+            "mback needs tabulated cross-sections: rebuild with the xraylib component (libxrl-dev)",
+            o.method);
+#endif
+    require(!o.element.empty(), "normalize", "--element",
+            "is required with --method mback (the absorbing element, e.g. Fe)", o.element);
+    require(!o.e0_per_pixel, "normalize", "--e0-per-pixel", "applies to --method pre_edge only",
+            o.method);
+  } else {
+    require(o.element.empty(), "normalize", "--element", "applies to --method mback only",
+            o.element);
+  }
+}
+
+inline mback_options mback_options_from(const normalize_command_options& o) {
+  mback_options m;
+  m.e0 = o.e0;
+  if (!o.pre.empty()) {
+    m.pre1 = o.pre[0];
+    m.pre2 = o.pre[1];
+  }
+  if (!o.post.empty()) {
+    m.norm1 = o.post[0];
+    m.norm2 = o.post[1];
+  }
+  m.order = o.mback_order;
+  return m;
+}
+
+#if defined(SPECTROMINE_HAS_XRAYLIB)
+inline void mback_spectrum_file(const normalize_command_options& o) {
+  const auto s = io::read_reference_spectrum(o.input);
+  const auto r = mback(s.energy, s.mu, atomic_number(o.element), mback_options_from(o));
+  std::string text = "# spectromine normalize --method mback --element " + o.element + " " +
+                     o.input + "\n# e0=" + number_text(r.e0) + " pre1=" + number_text(r.pre1) +
+                     " pre2=" + number_text(r.pre2) + " norm1=" + number_text(r.norm1) +
+                     " norm2=" + number_text(r.norm2) + " order=" + std::to_string(o.mback_order) +
+                     " scale=" + number_text(r.scale) + "\n# edge_step=" + number_text(r.edge_step) +
+                     "\n# flat = norm (MBACK)\n# energy norm flat\n";
+  for (std::size_t i = 0; i < s.energy.size(); ++i)
+    text += number_text(s.energy[i]) + " " + number_text(r.norm[i]) + " " +
+            number_text(r.norm[i]) + "\n";
+  io::atomic_file file(o.out);
+  {
+    std::ofstream out(file.temp_path(), std::ios::binary);
+    if (!out) throw io_error(file.target(), "cannot open for writing");
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out.flush()) throw io_error(file.target(), "write failed (disk full?)");
+  }
+  file.commit();
+}
+#endif
+
 inline void normalize_spectrum_file(const normalize_command_options& o) {
   require(o.energy.empty(), "normalize", "--energy",
           "applies to cubes only (a spectrum file carries its own energies)", o.energy);
+  require(!o.e0_per_pixel, "normalize", "--e0-per-pixel", "applies to cubes only", o.input);
+#if defined(SPECTROMINE_HAS_XRAYLIB)
+  if (o.method == "mback") return mback_spectrum_file(o);
+#endif
   const auto s = io::read_reference_spectrum(o.input);
   const auto r = pre_edge(s.energy, s.mu, edge_options_from(o));
   std::string text = "# spectromine normalize " + o.input + "\n# e0=" + number_text(r.e0) +
@@ -117,6 +193,13 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
   options.edge = edge_options_from(o);
   options.output = o.flat ? normalized_output::flat : normalized_output::norm;
   options.threads = g.threads;
+  if (o.e0_per_pixel) {
+    require(!o.e0, "normalize", "--e0", "cannot be combined with --e0-per-pixel", o.e0.value_or(0));
+    options.e0_source = cube_e0::per_pixel;
+    options.e0_smoothing = o.e0_smoothing;
+  }
+  require(o.method == "pre_edge" || !o.flat, "normalize", "--flat",
+          "applies to --method pre_edge only (MBACK has no flattening)", o.method);
 
   pixel_mask mask;
   std::string mask_note = "none";
@@ -124,7 +207,7 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
     sample_mask_options m;
     m.threads = g.threads;
     auto result = sample_mask(data.view(), energy, options.edge, m);
-    options.edge.e0 = result.report.windows.e0;  // one e0 for mask and normalization
+    if (!o.e0_per_pixel) options.edge.e0 = result.report.windows.e0;  // one e0 for mask and normalization
     mask = std::move(result.mask);
     mask_note = "auto: z > " + number_text(result.report.threshold) + ", " +
                 std::to_string(result.report.masked_low_snr) + " without sample, " +
@@ -136,6 +219,30 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
     mask_note = o.mask;
   }
   stderr_progress progress(g);
+#if defined(SPECTROMINE_HAS_XRAYLIB)
+  if (o.method == "mback") {
+    mback_cube_options mo;
+    mo.edge = mback_options_from(o);
+    if (!mo.edge.e0 && options.edge.e0) mo.edge.e0 = options.edge.e0;  // the mask's e0
+    mo.threads = g.threads;
+    const auto f2 = xraylib_f2(atomic_number(o.element), energy);
+    const auto mrep = mback_cube(data.view(), energy, f2, mo, data.view(),
+                                 mask.pixel_count() > 0 ? mask_view(mask.view()) : mask_view{},
+                                 progress);
+    io::write_npy_cube(o.out, data);
+    if (!o.mask_out.empty()) io::write_npy_mask(o.mask_out, mrep.valid.view());
+    if (!g.quiet)
+      std::fprintf(stderr,
+                   "normalize (mback, %s): e0 %.4f eV, %lld pixels: %lld normalized, %lld masked "
+                   "(mask %s), %lld non-finite, %lld not matchable to the table\n",
+                   o.element.c_str(), mrep.e0, static_cast<long long>(mrep.pixels),
+                   static_cast<long long>(mrep.normalized),
+                   static_cast<long long>(mrep.masked_input), mask_note.c_str(),
+                   static_cast<long long>(mrep.masked_nonfinite),
+                   static_cast<long long>(mrep.masked_no_edge));
+    return;
+  }
+#endif
   const auto rep = normalize_cube(data.view(), energy, options, data.view(),
                                   mask.pixel_count() > 0 ? mask_view(mask.view()) : mask_view{},
                                   progress);
@@ -143,13 +250,17 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
   if (!o.mask_out.empty()) io::write_npy_mask(o.mask_out, rep.valid.view());
   if (!g.quiet)
     std::fprintf(stderr,
-                 "normalize: e0 %.4f eV%s, %lld pixels: %lld normalized, %lld masked (mask %s), "
-                 "%lld non-finite, %lld without edge\n",
-                 rep.windows.e0, o.e0 ? "" : " (find_e0 of the mean spectrum)",
+                 "normalize: e0 %s, %lld pixels: %lld normalized, %lld masked (mask %s), "
+                 "%lld non-finite, %lld without edge, %lld without an e0 of their own\n",
+                 (o.e0_per_pixel ? "per pixel (" + std::to_string(rep.distinct_e0) + " distinct)"
+                                 : number_text(rep.windows.e0) + " eV" +
+                                       (o.e0 ? "" : " (find_e0 of the mean spectrum)"))
+                     .c_str(),
                  static_cast<long long>(rep.pixels), static_cast<long long>(rep.normalized),
                  static_cast<long long>(rep.masked_input), mask_note.c_str(),
                  static_cast<long long>(rep.masked_nonfinite),
-                 static_cast<long long>(rep.masked_no_edge));
+                 static_cast<long long>(rep.masked_no_edge),
+                 static_cast<long long>(rep.masked_no_e0));
 }
 
 }  // namespace detail
@@ -179,7 +290,18 @@ void add_normalize_command(CLI::App& app, global_options& options) {
   cmd->add_option("--dataset", o->dataset, "HDF5 dataset of the cube")->capture_default_str();
   cmd->add_option("--axes", o->axes, "HDF5 axis order: hwe or ehw")->capture_default_str();
   cmd->add_option("--threads", options.threads, "Threads (0 = all cores)");
+  cmd->add_option("--method", o->method,
+                  "pre_edge (larch pre_edge) or mback (Weng 2005; needs the xraylib component)")
+      ->capture_default_str();
+  cmd->add_option("--element", o->element, "mback: absorbing element symbol (e.g. Fe)");
+  cmd->add_option("--mback-order", o->mback_order, "mback: background polynomial degree 0..6")
+      ->capture_default_str();
+  cmd->add_flag("--e0-per-pixel", o->e0_per_pixel,
+                "Cubes, pre_edge: each pixel's own e0 (its smoothed derivative)");
+  cmd->add_option("--e0-smoothing", o->e0_smoothing,
+                  "With --e0-per-pixel: Gaussian sigma (eV) of the derivative (default: median energy step)");
   cmd->callback([o, &options] {
+    detail::check_method(*o);
     if (detail::is_cube_path(o->input)) {
       detail::normalize_cube_file(*o, options);
     } else {

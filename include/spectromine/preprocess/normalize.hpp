@@ -34,7 +34,10 @@
 // weight vectors (pseudo-inverses of the window design matrices, with the
 // pre-edge subtraction folded into the post-edge weights). A pixel then costs
 // a few dot products and one elementwise pass: normalize_cube runs that over
-// a cube, in float or double, multithreaded with parallel_for.
+// a cube, in float or double, multithreaded with parallel_for. e0 is shared
+// by the field of view (given, or find_e0 of the mean spectrum) or, with
+// cube_e0::per_pixel, each pixel's own (find_e0's rule on its smoothed
+// derivative, find_e0_per_pixel) with one plan per distinct e0.
 #pragma once
 
 #include <algorithm>
@@ -443,13 +446,23 @@ inline pre_edge_result pre_edge(std::span<const double> energy, std::span<const 
 // Which spectrum normalize_cube writes.
 enum class normalized_output { norm, flat };
 
+// Where normalize_cube takes e0 from.
+enum class cube_e0 {
+  shared,     // one e0 for the field of view: edge.e0, else find_e0 of the mean spectrum
+  per_pixel,  // each pixel's own: find_e0's rule on its Gaussian-smoothed derivative
+};
+
 struct normalize_cube_options {
-  // Windows, nnorm, step. e0 unset: find_e0 of the mean spectrum of the
-  // unmasked, finite pixels (one edge energy for the whole field of view,
-  // as in full-field XANES practice; per-pixel e0 on noisy pixels is not
-  // robust). Set it to impose one.
+  // Windows, nnorm, step. With e0_source = shared (the default): e0 unset =
+  // find_e0 of the mean spectrum of the unmasked, finite pixels (one edge
+  // energy for the whole field of view, as in full-field XANES practice).
+  // Set it to impose one. With per_pixel, edge.e0 must be unset.
   pre_edge_options edge;
   normalized_output output = normalized_output::norm;
+  cube_e0 e0_source = cube_e0::shared;
+  // per_pixel: Gaussian smoothing of the derivative, sigma in eV (0 = none:
+  // exactly find_e0 per pixel); unset = the median energy step of the grid.
+  std::optional<double> e0_smoothing;
   int threads = 0;               // 0 = all cores
   bool keep_edge_step = true;    // fill the report's edge_step image
 };
@@ -462,8 +475,11 @@ struct normalize_cube_report {
   index_t masked_input = 0;      // excluded by the caller's mask (output 0)
   index_t masked_nonfinite = 0;  // NaN / Inf in the spectrum (output 0)
   index_t masked_no_edge = 0;    // edge step zero or non-finite (output 0)
+  index_t masked_no_e0 = 0;      // per_pixel: no rising edge, or windows off the data (output 0)
   pixel_mask valid;              // 1 = normalized, 0 = masked (zeros written)
   image<float> edge_step;        // per-pixel edge step (0 where masked); empty unless kept
+  image<float> e0;               // per_pixel: each pixel's (snapped) e0, 0 where masked
+  index_t distinct_e0 = 0;       // per_pixel: how many different e0 (= plans built)
 };
 
 namespace detail {
@@ -540,7 +556,170 @@ inline void accumulate_coefficients(const T* const* src, const T* w, index_t ban
 #endif
 }
 
+// The smoothed derivative of mu as one banded linear operator in diagonal
+// storage: d[i] = sum_o w[o][i] mu[i + o - half]. It is np.gradient(mu) /
+// np.gradient(E) (find_e0's derivative) followed by a Gaussian of sigma eV,
+// normalized per band (non-uniform grids). Diagonal storage makes the inner
+// loop run over contiguous bands: it vectorizes, for any grid.
+struct derivative_operator {
+  index_t bands = 0, half = 0;
+  std::vector<double> w;  // (2 half + 1) x bands
+  double operator()(index_t o, index_t i) const { return w[o * bands + i]; }
+};
+
+inline derivative_operator make_derivative_operator(std::span<const double> e, double sigma) {
+  const auto n = static_cast<index_t>(e.size());
+  // plain derivative: row i of D
+  auto d_row = [&](index_t i, index_t j) {  // coefficient of mu[j] in gradient(mu)[i]/gradient(E)[i]
+    if (i == 0) { const double g = e[1] - e[0]; return j == 1 ? 1 / g : j == 0 ? -1 / g : 0.0; }
+    if (i == n - 1) { const double g = e[n - 1] - e[n - 2]; return j == n - 1 ? 1 / g : j == n - 2 ? -1 / g : 0.0; }
+    const double g = (e[i + 1] - e[i - 1]) / 2.0;
+    return j == i + 1 ? 0.5 / g : j == i - 1 ? -0.5 / g : 0.0;
+  };
+  std::vector<std::vector<std::pair<index_t, double>>> smooth(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) {
+    if (sigma <= 0) {
+      smooth[i].push_back({i, 1.0});
+      continue;
+    }
+    double total = 0;
+    for (index_t k = 0; k < n; ++k) {
+      const double z = (e[k] - e[i]) / sigma;
+      if (std::abs(z) > 3) continue;
+      const double g = std::exp(-0.5 * z * z);
+      smooth[i].push_back({k, g});
+      total += g;
+    }
+    for (auto& [k, g] : smooth[i]) g /= total;
+  }
+  derivative_operator op;
+  op.bands = n;
+  for (index_t i = 0; i < n; ++i)
+    for (const auto& [k, g] : smooth[i]) {
+      (void)g;
+      op.half = std::max({op.half, std::abs(k - 1 - i), std::abs(k + 1 - i)});
+    }
+  op.half = std::min(op.half, n - 1);
+  const index_t width = 2 * op.half + 1;
+  op.w.assign(static_cast<std::size_t>(width * n), 0.0);
+  for (index_t i = 0; i < n; ++i)
+    for (const auto& [k, g] : smooth[i])
+      for (index_t j = std::max<index_t>(0, k - 1); j <= std::min(n - 1, k + 1); ++j)
+        op.w[(j - i + op.half) * n + i] += g * d_row(k, j);
+  return op;
+}
+
+// max(d[lo..hi)) as 256-bit vector maxima (GCC/Clang vector extensions;
+// max is exact in any order, so this equals the serial loop bit for bit);
+// -inf for an empty range.
+template <class V>
+V max_of(const V* d, index_t lo, index_t hi) {
+  V r = -std::numeric_limits<V>::infinity();
+  index_t i = lo;
+#if defined(__GNUC__) || defined(__clang__)
+  constexpr int lanes = 32 / static_cast<int>(sizeof(V));
+  typedef V vec __attribute__((vector_size(32)));
+  vec m;
+  for (int l = 0; l < lanes; ++l) m[l] = r;
+  for (; i + lanes <= hi; i += lanes) {
+    vec x;
+    std::memcpy(&x, d + i, sizeof x);
+    m = x > m ? x : m;
+  }
+  for (int l = 0; l < lanes; ++l) r = m[l] > r ? m[l] : r;
+#endif
+  for (; i < hi; ++i) r = d[i] > r ? d[i] : r;
+  return r;
+}
+
+// find_e0's selection rule on a derivative: the largest value whose two
+// neighbours exceed 10% of the maximum, ends (nmin points) excluded.
+// Returns -1 when there is none (no rising edge) or the derivative is not
+// finite. As passes that vectorize: the maximum, the qualifying values
+// (elementwise, into `scratch`, n values), their maximum, then the first
+// index holding it (find_e0's first-occurrence tie rule).
+template <class V>
+index_t select_e0_index(const V* d, index_t n, index_t nmin, V* scratch) {
+  const V maxd = max_of(d, nmin, n - nmin);
+  if (!(maxd > V(0)) || !std::isfinite(static_cast<double>(maxd))) return -1;
+  const V cut = maxd * V(0.1);
+  const index_t top = std::min(n - nmin, n - 2);  // candidates [nmin, top], inclusive
+  for (index_t k = nmin; k <= top; ++k) {
+    const bool ok = (d[k] > cut) & (d[k - 1] > cut) & (d[k + 1] > cut);
+    scratch[k] = ok ? d[k] : V(0);
+  }
+  const V best = max_of(scratch, nmin, top + 1);
+  if (!(best > V(0))) return -1;
+  for (index_t k = nmin; k <= top; ++k)
+    if (scratch[k] == best) return k;
+  return -1;  // unreachable
+}
+
+// True when every value is finite: one OR over the exponent bits (integer
+// work, vectorized; a floating-point sum would be a serial chain).
+template <class V>
+bool all_finite(const V* v, index_t n) {
+  using bits_t = std::conditional_t<sizeof(V) == 4, std::uint32_t, std::uint64_t>;
+  constexpr bits_t exponent = sizeof(V) == 4 ? bits_t(0x7f800000u) : bits_t(0x7ff0000000000000ull);
+  bits_t bad = 0;
+  for (index_t j = 0; j < n; ++j) {
+    bits_t b;
+    std::memcpy(&b, v + j, sizeof b);
+    bad |= bits_t((b & exponent) == exponent);
+  }
+  return bad == 0;
+}
+
 }  // namespace detail
+
+// Each pixel's e0 index (the grid index nearest its e0) by find_e0's rule on
+// its derivative smoothed with a Gaussian of sigma eV (0: exactly find_e0).
+// -1 for pixels masked, non-finite, or without a rising edge. The derivative
+// runs in T over contiguous bands (diagonal storage): vectorized.
+template <class InT>
+  requires std::floating_point<std::remove_const_t<InT>>
+std::vector<std::int32_t> find_e0_per_pixel(cube_view<InT> input, std::span<const double> energy,
+                                            double sigma, mask_view mask = {}, int threads = 0) {
+  using T = std::remove_const_t<InT>;
+  const cube_view<const T> in = input;
+  constexpr const char* c = "find_e0_per_pixel";
+  validate_energy_grid(energy, c, in.bands());
+  require(std::isfinite(sigma) && sigma >= 0, c, "sigma", "must be finite and >= 0 (eV)", sigma);
+  const index_t n = in.bands();
+  const index_t nmin = std::max<index_t>(3, static_cast<index_t>(static_cast<double>(n) * 0.05));
+  require(n > 2 * nmin, c, "energy count",
+          "must exceed twice the " + std::to_string(nmin) + " excluded end points", n);
+  const bool use_mask = mask.pixel_count() > 0;
+  if (use_mask)
+    require(mask.shape() == in.shape(), c, "mask shape", "must equal the cube's image shape",
+            mask.pixel_count());
+  const auto op = detail::make_derivative_operator(energy, sigma);
+  const index_t width = 2 * op.half + 1, h = op.half;
+  std::vector<T> w(op.w.size());
+  for (std::size_t k = 0; k < w.size(); ++k) w[k] = static_cast<T>(op.w[k]);
+  std::vector<std::int32_t> result(static_cast<std::size_t>(in.pixel_count()), -1);
+  parallel_for(in.pixel_count(), threads, 1024, [&](index_t begin, index_t end, int) {
+    std::vector<T> padded(static_cast<std::size_t>(n + 2 * h), T(0));
+    std::vector<T> d(static_cast<std::size_t>(n)), scratch(static_cast<std::size_t>(n));
+    for (index_t p = begin; p < end; ++p) {
+      if (use_mask && mask[p] == 0) continue;
+      const T* s = in.pixel_pointer(p);
+      if (!detail::all_finite(s, n)) continue;
+      std::copy(s, s + n, padded.begin() + h);
+      // the selection rule reads bands nmin-1 .. n-nmin+1 only
+      const index_t i0 = nmin - 1, i1 = std::min(n, n - nmin + 2);
+      std::fill(d.begin() + i0, d.begin() + i1, T(0));
+      for (index_t o = 0; o < width; ++o) {
+        const T* __restrict wo = w.data() + o * n;
+        const T* __restrict src = padded.data() + o;  // = mu[i + o - h]
+        T* __restrict dst = d.data();
+        for (index_t i = i0; i < i1; ++i) dst[i] += wo[i] * src[i];
+      }
+      result[p] = static_cast<std::int32_t>(detail::select_e0_index(d.data(), n, nmin, scratch.data()));
+    }
+  });
+  return result;
+}
 
 // Normalizes every pixel of `in` into `out` (same shape and bands; `out` may
 // be `in` itself for in-place work when the types match, but must not
@@ -571,108 +750,195 @@ normalize_cube_report normalize_cube(cube_view<InT> input, std::span<const doubl
   if (options.keep_edge_step) report.edge_step = image<float>(in.shape(), 0.0f);
   if (in.pixel_count() == 0) return report;
 
-  double e0 = 0;
-  if (options.edge.e0) {
-    e0 = *options.edge.e0;
-  } else {
-    const auto mean = detail::mean_finite_spectrum(in, mask, options.threads);
-    e0 = find_e0(energy, mean);
-    report.e0_from_mean = true;
-  }
-  const pre_edge_plan plan = make_pre_edge_plan(energy, e0, options.edge);
-  report.windows = plan.windows;
-
-  // Weight matrix bands x 8 (row-major, padded): columns pre value, pre slope,
-  // c0, c1, c2, then a column of ones whose dot product (the spectrum's sum) is
-  // non-finite exactly when some band is: the NaN check costs one lane.
+  // One prepared plan per distinct e0: the weight matrix bands x 8
+  // (row-major, padded): columns pre value, pre slope, c0, c1, c2, then a
+  // column of ones whose dot product (the spectrum's sum) is non-finite
+  // exactly when some band is: the NaN check costs one lane.
   constexpr int K = 8;
   const index_t bands = in.bands();
-  std::vector<T> weights(static_cast<std::size_t>(bands * K), T(0));
-  {
+  struct prepared_plan {
+    std::vector<T> weights;
+    std::vector<U> xs;
+    index_t ie0 = 0;
+    bool flatten = false;
+    double no_edge_gain = 0;
+    bool usable = true;  // per_pixel: windows fit the data for this e0
+  };
+  auto prepare = [&](const pre_edge_plan& plan) {
+    prepared_plan pp;
+    pp.weights.assign(static_cast<std::size_t>(bands * K), T(0));
     const std::vector<double>* ws[5] = {&plan.w_pre_value, &plan.w_pre_slope, &plan.w_post[0],
                                         &plan.w_post[1], &plan.w_post[2]};
     for (index_t j = 0; j < bands; ++j) {
-      weights[j * K + 5] = T(1);
+      pp.weights[j * K + 5] = T(1);
       if (j >= plan.span_begin && j < plan.span_end)
-        for (int k = 0; k < 5; ++k) weights[j * K + k] = static_cast<T>((*ws[k])[j - plan.span_begin]);
+        for (int k = 0; k < 5; ++k)
+          pp.weights[j * K + k] = static_cast<T>((*ws[k])[j - plan.span_begin]);
     }
-  }
-  std::vector<U> xs(static_cast<std::size_t>(bands));
-  for (index_t j = 0; j < bands; ++j) xs[j] = static_cast<U>(plan.x[j]);
-  const index_t ie0 = plan.windows.ie0;
-  const bool flatten = options.output == normalized_output::flat && plan.windows.flatten;
-  const std::optional<double> fixed_step = plan.fixed_step;
-  // Rounding noise of the step per unit of spectrum level (see step_weight_l1).
-  const double no_edge_gain = 16.0 * std::numeric_limits<T>::epsilon() * plan.step_weight_l1() /
-                              static_cast<double>(bands);
+    pp.xs.resize(static_cast<std::size_t>(bands));
+    for (index_t j = 0; j < bands; ++j) pp.xs[j] = static_cast<U>(plan.x[j]);
+    pp.ie0 = plan.windows.ie0;
+    pp.flatten = options.output == normalized_output::flat && plan.windows.flatten;
+    // Rounding noise of the step per unit of spectrum level (see step_weight_l1).
+    pp.no_edge_gain = 16.0 * std::numeric_limits<T>::epsilon() * plan.step_weight_l1() /
+                      static_cast<double>(bands);
+    return pp;
+  };
+  const std::optional<double> fixed_step = options.edge.step;
 
-  // G pixels at a time: G independent accumulator rows keep the FMA units
-  // busy; each row is the 8 coefficient lanes of one pixel (one 256-bit
-  // register in float, two in double), so a band costs one broadcast and one
-  // FMA per pixel (see detail::accumulate_coefficients).
+  std::vector<prepared_plan> plans;
+  std::vector<std::int32_t> plan_of;  // per_pixel: plan index per pixel, -1 = no e0
+  const bool per_pixel = options.e0_source == cube_e0::per_pixel;
+  if (!per_pixel) {
+    double e0 = 0;
+    if (options.edge.e0) {
+      e0 = *options.edge.e0;
+    } else {
+      const auto mean = detail::mean_finite_spectrum(in, mask, options.threads);
+      e0 = find_e0(energy, mean);
+      report.e0_from_mean = true;
+    }
+    const pre_edge_plan plan = make_pre_edge_plan(energy, e0, options.edge);
+    report.windows = plan.windows;
+    plans.push_back(prepare(plan));
+  } else {
+    require(!options.edge.e0, c, "edge.e0", "must be unset with e0_source = per_pixel",
+            options.edge.e0.value_or(0.0));
+    double sigma = 0;
+    if (options.e0_smoothing) {
+      sigma = *options.e0_smoothing;
+    } else {
+      std::vector<double> steps;
+      for (std::size_t j = 1; j < energy.size(); ++j) steps.push_back(energy[j] - energy[j - 1]);
+      std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
+      sigma = steps[steps.size() / 2];
+    }
+    plan_of = find_e0_per_pixel(in, energy, sigma, mask, options.threads);
+    // A plan for each e0 that occurs (serial: at most `bands` of them, each a
+    // few small QRs). An e0 whose windows leave the data masks its pixels.
+    std::vector<std::int32_t> slot(static_cast<std::size_t>(bands), -2);
+    for (auto& ie : plan_of) {
+      if (ie < 0) continue;
+      if (slot[ie] == -2) {
+        slot[ie] = static_cast<std::int32_t>(plans.size());
+        try {
+          plans.push_back(prepare(make_pre_edge_plan(energy, energy[ie], options.edge)));
+        } catch (const invalid_argument&) {
+          prepared_plan bad;
+          bad.usable = false;
+          plans.push_back(std::move(bad));
+        }
+      }
+      ie = slot[ie];
+    }
+    report.distinct_e0 = static_cast<index_t>(plans.size());
+    report.e0 = image<float>(in.shape(), 0.0f);
+  }
+
+  // G pixels at a time (sharing one plan): G independent accumulator rows
+  // keep the FMA units busy; each row is the 8 coefficient lanes of one pixel
+  // (one 256-bit register in float, two in double), so a band costs one
+  // broadcast and one FMA per pixel (see detail::accumulate_coefficients).
   constexpr int G = sizeof(T) == 4 ? 8 : 4;
   const index_t n = in.pixel_count();
   struct counts_t {
-    index_t normalized = 0, masked_input = 0, nonfinite = 0, no_edge = 0;
+    index_t normalized = 0, masked_input = 0, nonfinite = 0, no_edge = 0, no_e0 = 0;
   };
   const int workers = resolve_threads(options.threads);
   std::vector<counts_t> counts(static_cast<std::size_t>(workers));
-  const T* w = weights.data();
 
+  // Pixels go through in blocks; in per_pixel mode a block's pixels are
+  // ordered by plan (counting sort) so that every 8-pixel group shares one
+  // plan even when neighbouring pixels alternate between e0 values.
+  constexpr index_t block = 512;
+  const std::size_t plan_count = plans.size();
   parallel_for(n, options.threads, 1024, [&](index_t begin, index_t end, int worker) {
     counts_t local;
     index_t ids[G];
     const T* src[G];
     T acc[G][K];
-    index_t p = begin;
+    std::vector<index_t> order, sorted;
+    std::vector<index_t> bucket(per_pixel ? plan_count + 1 : 0);
+    order.reserve(block);
+    sorted.resize(per_pixel ? block : 0);
     index_t since_report = 0;
-    while (p < end) {
-      int g = 0;
-      for (; p < end && g < G; ++p) {
+    for (index_t b0 = begin; b0 < end; b0 += block) {
+      const index_t b1 = std::min(end, b0 + block);
+      order.clear();
+      for (index_t p = b0; p < b1; ++p) {
+        U* o = out.pixel_pointer(p);
         if (use_mask && mask[p] == 0) {
           ++local.masked_input;
-          U* o = out.pixel_pointer(p);
           std::fill(o, o + bands, U(0));
           continue;
         }
-        ids[g] = p;
-        src[g] = in.pixel_pointer(p);
-        ++g;
-      }
-      if (g == 0) continue;
-      for (int q = g; q < G; ++q) src[q] = src[0];  // pad the tail; results ignored
-      detail::accumulate_coefficients<T, G>(src, w, bands, acc);
-      for (int q = 0; q < g; ++q) {
-        const index_t id = ids[q];
-        U* o = out.pixel_pointer(id);
-        const double step = std::abs(fixed_step ? *fixed_step : static_cast<double>(acc[q][2]));
-        const bool finite = std::isfinite(static_cast<double>(acc[q][5])) &&
-                            std::isfinite(static_cast<double>(acc[q][0])) &&
-                            std::isfinite(static_cast<double>(acc[q][1]));
-        const double level = std::abs(static_cast<double>(acc[q][5]));  // |sum| = bands |mean|
-        if (!finite || !(step > no_edge_gain * level) || !std::isfinite(step)) {
-          if (!finite) ++local.nonfinite; else ++local.no_edge;
-          std::fill(o, o + bands, U(0));
-          continue;
+        if (per_pixel) {
+          const std::int32_t k = plan_of[p];
+          if (k < 0 || !plans[k].usable) {
+            // no e0: a non-finite spectrum says so; otherwise no rising edge
+            // (or windows that leave the data at that e0)
+            const T* s = in.pixel_pointer(p);
+            bool finite = true;
+            for (index_t j = 0; j < bands; ++j) finite = finite && std::isfinite(static_cast<double>(s[j]));
+            if (!finite) ++local.nonfinite; else ++local.no_e0;
+            std::fill(o, o + bands, U(0));
+            continue;
+          }
         }
-        const U inv = static_cast<U>(1.0 / step);
-        const U a = static_cast<U>(acc[q][0]), b = static_cast<U>(acc[q][1]);
-        const T* s = src[q];
-        // s and o may be the same memory (in place): each element is read
-        // before it is written, and coefficients were taken above.
-        for (index_t j = 0; j < bands; ++j)
-          o[j] = (static_cast<U>(s[j]) - a - b * xs[j]) * inv;
-        if (flatten) {
-          const U c1 = static_cast<U>(acc[q][3]) * inv, c2 = static_cast<U>(acc[q][4]) * inv;
-          for (index_t j = ie0; j < bands; ++j) o[j] -= xs[j] * (c1 + c2 * xs[j]);
-        }
-        report.valid[id] = 1;
-        if (options.keep_edge_step) report.edge_step[id] = static_cast<float>(step);
-        ++local.normalized;
+        order.push_back(p);
       }
-      if (worker == 0 && (since_report += G) >= 65536) {
+      if (per_pixel) {
+        std::fill(bucket.begin(), bucket.end(), index_t(0));
+        for (index_t p : order) ++bucket[plan_of[p] + 1];
+        for (std::size_t k = 1; k <= plan_count; ++k) bucket[k] += bucket[k - 1];
+        for (index_t p : order) sorted[bucket[plan_of[p]]++] = p;
+        std::copy(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(order.size()),
+                  order.begin());
+      }
+      for (std::size_t i = 0; i < order.size();) {
+        const std::int32_t group_plan = per_pixel ? plan_of[order[i]] : 0;
+        int g = 0;
+        for (; i < order.size() && g < G && (!per_pixel || plan_of[order[i]] == group_plan); ++i, ++g) {
+          ids[g] = order[i];
+          src[g] = in.pixel_pointer(order[i]);
+        }
+        const prepared_plan& pp = plans[group_plan];
+        const U* xs = pp.xs.data();
+        for (int q = g; q < G; ++q) src[q] = src[0];  // pad the tail; results ignored
+        detail::accumulate_coefficients<T, G>(src, pp.weights.data(), bands, acc);
+        for (int q = 0; q < g; ++q) {
+          const index_t id = ids[q];
+          U* o = out.pixel_pointer(id);
+          const double step = std::abs(fixed_step ? *fixed_step : static_cast<double>(acc[q][2]));
+          const bool finite = std::isfinite(static_cast<double>(acc[q][5])) &&
+                              std::isfinite(static_cast<double>(acc[q][0])) &&
+                              std::isfinite(static_cast<double>(acc[q][1]));
+          const double level = std::abs(static_cast<double>(acc[q][5]));  // |sum| = bands |mean|
+          if (!finite || !(step > pp.no_edge_gain * level) || !std::isfinite(step)) {
+            if (!finite) ++local.nonfinite; else ++local.no_edge;
+            std::fill(o, o + bands, U(0));
+            continue;
+          }
+          const U inv = static_cast<U>(1.0 / step);
+          const U a = static_cast<U>(acc[q][0]), b = static_cast<U>(acc[q][1]);
+          const T* s = src[q];
+          // s and o may be the same memory (in place): each element is read
+          // before it is written, and coefficients were taken above.
+          for (index_t j = 0; j < bands; ++j)
+            o[j] = (static_cast<U>(s[j]) - a - b * xs[j]) * inv;
+          if (pp.flatten) {
+            const U c1 = static_cast<U>(acc[q][3]) * inv, c2 = static_cast<U>(acc[q][4]) * inv;
+            for (index_t j = pp.ie0; j < bands; ++j) o[j] -= xs[j] * (c1 + c2 * xs[j]);
+          }
+          report.valid[id] = 1;
+          if (options.keep_edge_step) report.edge_step[id] = static_cast<float>(step);
+          if (per_pixel) report.e0[id] = static_cast<float>(energy[pp.ie0]);
+          ++local.normalized;
+        }
+      }
+      if (worker == 0 && (since_report += block) >= 65536) {
         since_report = 0;
-        progress("normalize", (p - begin) * workers, n);
+        progress("normalize", (b1 - begin) * workers, n);
       }
     }
     counts[worker] = local;
@@ -682,6 +948,7 @@ normalize_cube_report normalize_cube(cube_view<InT> input, std::span<const doubl
     report.masked_input += k.masked_input;
     report.masked_nonfinite += k.nonfinite;
     report.masked_no_edge += k.no_edge;
+    report.masked_no_e0 += k.no_e0;
   }
   progress("normalize", n, n);
   return report;
