@@ -93,7 +93,8 @@ inline reference_result reference_pipeline(const scene& sc, int k = 5, int p = 2
   lo.threads = 1;
   partition::nearest_site_index index(sc.sites, lo);
   reference_result out{label_image(s, 0), label_image(), std::move(srep.valid)};
-  index.assign(cube_view<const float>(z.view()), mask_view(out.valid.view()), out.raw.view());
+  // The CLI labels the normalized spectra (nearest_site standardizes in double itself).
+  index.assign(cube_view<const float>(data.view()), mask_view(out.valid.view()), out.raw.view());
   out.repaired = out.raw;
   repair::compose(repair::window_core{k, p, 1}, repair::fill{repair::fill_rule::majority, false, 1})
       .apply(out.repaired.view(), mask_view(out.valid.view()));

@@ -8,6 +8,7 @@
 
 #include "spectromine/parallel/mpi.hpp"  // first: it includes <mpi.h> (C API only)
 #include "spectromine/io/npy.hpp"
+#include "spectromine/preprocess/mask.hpp"
 #include "synthetic.hpp"
 
 using namespace spectromine;
@@ -64,6 +65,55 @@ TEST_CASE("mpi_tiled_voronoi equals the in-memory pipeline for any band height")
     MPI_Barrier(comm);
     CHECK_FALSE(fs::exists(dir / "bad.npy"));
   }
+  MPI_Barrier(comm);
+  if (rank == 0) fs::remove_all(dir);
+}
+
+TEST_CASE("mpi_sample_mask and e0 from the mean equal the in-memory sample_mask and normalize_cube") {
+  const MPI_Comm comm = MPI_COMM_WORLD;
+  const int rank = parallel::mpi_rank(comm);
+  std::string dir_name;
+  if (rank == 0) {
+    dir_name = (fs::temp_directory_path() / ("spectromine_mpi_mask_" + std::to_string(::getpid()))).string();
+    fs::create_directories(dir_name);
+  }
+  parallel::detail::mpi_broadcast_string(dir_name, 0, comm);
+  const fs::path dir(dir_name);
+  const image_shape s{31, 27};
+  auto sc = parallel_test::make_scene(s, 13);
+  for (index_t r = 0; r < s.rows; ++r)  // a no-sample stripe: flat, no edge
+    for (index_t c = 0; c < 8; ++c)
+      for (index_t b = 0; b < sc.data.bands(); ++b) sc.data(r, c, b) = 0.05f + 0.001f * static_cast<float>((r * 7 + c * 3 + b) % 11);
+  if (rank == 0) io::write_npy_cube(dir / "cube.npy", sc.data.view());
+  MPI_Barrier(comm);
+  pre_edge_options edge;
+  edge.e0 = 7120.0;
+  const pre_edge_plan plan = make_pre_edge_plan(sc.energy, *edge.e0, edge);
+  sample_mask_options mo;
+  mo.threads = 1;
+  const auto ref = sample_mask(cube_view<const float>(sc.data.view()), sc.energy, plan, mo);
+  CHECK(ref.report.masked_low_snr > 0);
+  parallel::npy_tile_source src(dir / "cube.npy");
+  parallel::tiling_options t;
+  t.band_rows = 2;
+  t.threads = 1;
+  const auto rep = parallel::mpi_sample_mask(comm, src, sc.energy, plan, mo, {}, dir / "mask.npy", dir / "z.npy", t);
+  CHECK(rep.threshold == ref.report.threshold);
+  CHECK(rep.sample == ref.report.sample);
+  CHECK(rep.masked_low_snr == ref.report.masked_low_snr);
+  if (rank == 0) CHECK(io::read_npy_mask(dir / "mask.npy").storage() == ref.mask.storage());
+  // e0 from the mean spectrum (rank 0's pass, broadcast) = normalize_cube's.
+  cube<float> norm = sc.data;
+  normalize_cube_options n;
+  n.threads = 1;
+  const auto nrep = normalize_cube(cube_view<const float>(norm.view()), sc.energy, n, norm.view());
+  parallel::tiled_voronoi_options o;
+  o.normalize = pre_edge_options{};
+  o.tiling = t;
+  const partition::site_set sites = rank == 0 ? sc.sites : partition::site_set{};
+  const auto vr = parallel::mpi_tiled_voronoi(comm, src, sc.energy, sites, o, dir / "labels.npy");
+  REQUIRE(vr.e0.has_value());
+  CHECK(*vr.e0 == nrep.windows.e0);
   MPI_Barrier(comm);
   if (rank == 0) fs::remove_all(dir);
 }

@@ -194,7 +194,20 @@ TEST_CASE("tiled inputs are validated") {
   io::write_npy_cube(dir.path / "cube.npy", cube<float>(image_shape{2, 2}, 3, 1.f).view());
   parallel::npy_tile_source src(dir.path / "cube.npy");
   parallel::tiled_voronoi_options o;
-  o.normalize = pre_edge_options{};  // no e0
+  o.normalize = pre_edge_options{};
+  CHECK_THROWS_AS(parallel::tiled_voronoi(src, energy, sites, o, dir.path / "l.npy"), invalid_argument);  // no site
+  CHECK_FALSE(fs::exists(dir.path / "l.npy"));
+  sites.energy = energy;
+  sites.names = {"flat"};
+  sites.spectra = {{1.0, 2.0, 3.0}};
+  o.sample_mask = dir.path / "missing_mask.npy";
+  CHECK_THROWS_AS(parallel::tiled_voronoi(src, energy, sites, o, dir.path / "l.npy"), io_error);
+  io::write_npy_mask(dir.path / "small_mask.npy", pixel_mask(image_shape{1, 2}, 1).view());
+  o.sample_mask = dir.path / "small_mask.npy";  // wrong shape
+  CHECK_THROWS_AS(parallel::tiled_voronoi(src, energy, sites, o, dir.path / "l.npy"), invalid_argument);
+  o.sample_mask.clear();
+  io::write_npy_mask(dir.path / "none.npy", pixel_mask(image_shape{2, 2}, 0).view());
+  o.sample_mask = dir.path / "none.npy";  // e0 from the mean of no pixel
   CHECK_THROWS_AS(parallel::tiled_voronoi(src, energy, sites, o, dir.path / "l.npy"), invalid_argument);
   CHECK_FALSE(fs::exists(dir.path / "l.npy"));
 }

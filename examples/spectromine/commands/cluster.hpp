@@ -46,6 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "commands/cluster_tiled.hpp"  // --tile / --memory-budget / mpirun (voronoi)
 #include "spectromine/analysis/summaries.hpp"
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/energy.hpp"
@@ -98,6 +99,8 @@ struct cluster_options {
   bool no_repair = false;
   bool keep_thin = false;   // repair::structure_core instead of window_core
   bool pc1 = false;         // also write spectra_pc1.csv
+  index_t tile = 0;              // out of core: rows per band (commands/cluster_tiled.hpp)
+  std::string memory_budget;     // out of core: e.g. 256M (empty = in memory unless too big)
   // kmeans
   struct {
     int k = 0;
@@ -325,6 +328,39 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
             "must lie in 1..K^2", kp.second);
   }
   const std::filesystem::path dir(o.out);
+  {  // Out of core / MPI (commands/cluster_tiled.hpp): voronoi only, same labels.
+    io::cube_source_options src;
+    src.dataset = o.dataset;
+    src.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
+    if (o.method != "voronoi") {
+      require(o.tile == 0, "cluster", "--tile",
+              "works only with --method voronoi: no out-of-core path for --method", o.method);
+      require(o.memory_budget.empty(), "cluster", "--memory-budget",
+              "works only with --method voronoi: no out-of-core path for --method", o.method);
+      require(!tiled_detail::under_mpi(), "cluster", "mpirun",
+              "runs only --method voronoi across ranks: no MPI path for --method", o.method);
+    } else if (tiled_route_wanted(o.tile, o.memory_budget, o.input, src)) {
+      require(!o.keep_thin, "cluster", "--keep-thin", "has no out-of-core path (drop --tile/--memory-budget)", "set");
+      require(!o.pc1, "cluster", "--pc1", "has no out-of-core path (drop --tile/--memory-budget)", "set");
+      require(!o.voronoi.unexplained, "cluster", "--unexplained",
+              "has no out-of-core path (drop --tile/--memory-budget)", "set");
+      tiled_cluster_request q;
+      q.input = o.input, q.energy = o.energy, q.out = o.out, q.sites = o.voronoi.sites;
+      q.source = src;
+      q.mask = o.mask;
+      q.normalize = !o.no_normalize;
+      q.edge.e0 = o.e0;
+      if (!o.pre.empty()) q.edge.pre1 = o.pre[0], q.edge.pre2 = o.pre[1];
+      if (!o.post.empty()) q.edge.norm1 = o.post[0], q.edge.norm2 = o.post[1];
+      q.edge.nnorm = o.post_order;
+      q.repair = do_repair;
+      q.k_size = kp.first, q.p_num = kp.second;
+      q.tile = o.tile;
+      q.memory_budget = o.memory_budget;
+      run_tiled_voronoi_cluster(q, g);
+      return;
+    }
+  }
   {
     std::error_code ec;
     require(!std::filesystem::exists(dir, ec) || std::filesystem::is_directory(dir, ec), "cluster",
@@ -548,6 +584,10 @@ void add_cluster_command(CLI::App& app, global_options& options) {
                 "Repair that keeps real structures narrower than K (repair::structure_core)");
   cmd->add_flag("--pc1", o->pc1, "Also write spectra_pc1.csv (first principal component per cluster)");
   cmd->add_option("--threads", options.threads, "Threads (0 = all cores)");
+  cmd->add_option("--tile", o->tile,
+                  "Out of core (voronoi): rows per band read from disk; same labels as in memory");
+  cmd->add_option("--memory-budget", o->memory_budget,
+                  "Out of core (voronoi): memory for one band, e.g. 256M, 2G (band height from it)");
   add_method_options(cmd, *o);
   cmd->callback([o, &options] { detail::run_cluster(*o, options); });
 }

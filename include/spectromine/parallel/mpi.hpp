@@ -28,6 +28,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -36,6 +37,7 @@
 
 #include "spectromine/error.hpp"
 #include "spectromine/parallel/tiled.hpp"
+#include "spectromine/parallel/tiled_statistics.hpp"
 #include "spectromine/partition/sites.hpp"
 
 namespace spectromine::parallel {
@@ -50,6 +52,45 @@ inline int mpi_size(MPI_Comm comm) {
   MPI_Comm_size(comm, &s);
   return s;
 }
+
+// Whether this process was started by an MPI launcher (mpirun/mpiexec of
+// Open MPI, or a PMI-based one such as MPICH's hydra or Slurm's srun), so a
+// program can use MPI only then and run as a plain program otherwise.
+inline bool launched_under_mpi() noexcept {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(v) != nullptr) return true;
+  return false;
+}
+
+// MPI_Init when launched under MPI (else nothing), MPI_Finalize on exit.
+class mpi_session {
+ public:
+  mpi_session(int& argc, char**& argv) {
+    if (!launched_under_mpi()) return;
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (initialized) return;
+    MPI_Init(&argc, &argv);
+    owned_ = true;
+  }
+  mpi_session(const mpi_session&) = delete;
+  mpi_session& operator=(const mpi_session&) = delete;
+  ~mpi_session() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (owned_ && !finalized) MPI_Finalize();
+  }
+  // MPI is initialized and not finalized (by this session or the caller).
+  static bool active() noexcept {
+    int initialized = 0, finalized = 0;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    return initialized && !finalized;
+  }
+
+ private:
+  bool owned_ = false;
+};
 
 namespace detail {
 
@@ -114,14 +155,30 @@ tiled_voronoi_report mpi_tiled_voronoi(MPI_Comm comm, Source& source, std::span<
   const image_shape shape{H, W};
   broadcast_sites(sites, comm);
   std::optional<partition::nearest_site_index> index;
+  std::optional<npy_image_file<std::uint8_t>> sample;
   tiled_voronoi_report report;
   detail::mpi_collective(comm, [&] {
-    detail::validate_voronoi(options, energy, E);
+    detail::validate_voronoi(options, energy, E, sites);
+    sample = detail::open_sample_mask(options, shape);
     partition::nearest_site_options lo = options.labelling;
     lo.threads = options.tiling.threads;
     index.emplace(partition::sites_on_grid(sites, energy), lo);
   });
-  report.band_rows = detail::voronoi_band_rows(options, H, W, E);
+  // e0 from the mean spectrum: one pass on rank 0 (the sum order of the
+  // in-memory mean is sequential over pixel blocks), then broadcast.
+  std::optional<pre_edge_options> edge = options.normalize;
+  if (edge && !edge->e0) {
+    double e0 = 0;
+    detail::mpi_collective(comm, [&] {
+      if (rank == 0)
+        e0 = find_e0(energy, tiled_mean_finite_spectrum(source, sample ? &*sample : nullptr, options.tiling));
+    });
+    MPI_Bcast(&e0, 1, MPI_DOUBLE, 0, comm);
+    edge->e0 = e0;
+    report.e0_from_mean = true;
+  }
+  if (edge) report.e0 = edge->e0;
+  report.band_rows = detail::voronoi_band_rows(options, H, W, E, detail::reader_factor(source));
   const auto bands = plan_row_bands(H, report.band_rows);
   report.bands = static_cast<index_t>(bands.size());
 
@@ -145,9 +202,10 @@ tiled_voronoi_report mpi_tiled_voronoi(MPI_Comm comm, Source& source, std::span<
   detail::mpi_collective(comm, [&] {
     auto raw = npy_image_file<label_t>::open(raw_path, true);
     auto valid_file = npy_image_file<std::uint8_t>::open(mask_path, true);
-    detail::label_buffers buf(report.band_rows, W, E);
+    detail::label_buffers buf(std::min(report.band_rows, H), W, E);
     for (std::size_t b = static_cast<std::size_t>(rank); b < bands.size(); b += static_cast<std::size_t>(size)) {
-      local[0] += detail::label_band(source, energy, *index, options, bands[b], buf, raw, valid_file);
+      local[0] += detail::label_band(source, energy, *index, options, edge, sample ? &*sample : nullptr, bands[b],
+                                     buf, raw, valid_file);
       local[1] += bands[b].rows * W;
     }
     raw.sync();  // visible to rank 0 also across nodes
@@ -186,6 +244,58 @@ tiled_voronoi_report mpi_tiled_voronoi(MPI_Comm comm, Source& source, std::span<
     report.label_counts.assign(numbers.begin() + 6, numbers.end());
   }
   return report;
+}
+
+// tiled_sample_mask over the ranks (collective): the z pass (the cube
+// reads) is shared by band, the threshold pass over the z file (8 B/pixel)
+// runs on rank 0, which writes `mask_out` (plain, not atomic: a scratch file
+// of the caller). Every rank returns rank 0's report.
+template <class Source>
+  requires tile_source<Source>
+sample_mask_report mpi_sample_mask(MPI_Comm comm, Source& source, std::span<const double> energy,
+                                   const pre_edge_plan& plan, const sample_mask_options& options,
+                                   const std::filesystem::path& input_mask, const std::filesystem::path& mask_out,
+                                   const std::filesystem::path& z_scratch, const tiling_options& t) {
+  const int rank = mpi_rank(comm), size = mpi_size(comm);
+  const image_shape shape{source.rows(), source.cols()};
+  std::optional<io::atomic_file> zfile;  // rank 0's, never committed
+  std::string z_path;
+  detail::mpi_collective(comm, [&] {
+    if (rank != 0) return;
+    zfile.emplace(z_scratch);
+    npy_image_file<double>::create(zfile->temp_path(), shape);
+    npy_image_file<std::uint8_t>::create(mask_out, shape);
+    z_path = zfile->temp_path().string();
+  });
+  detail::mpi_broadcast_string(z_path, 0, comm);
+  detail::mpi_collective(comm, [&] {
+    std::optional<npy_image_file<std::uint8_t>> in;
+    if (!input_mask.empty()) in.emplace(npy_image_file<std::uint8_t>::open(input_mask));
+    const auto zf = npy_image_file<double>::open(z_path, true);
+    tiled_edge_jump_z(source, energy, plan, in ? &*in : nullptr, zf, t, band_share{rank, size});
+    zf.sync();
+  });
+  sample_mask_report rep;
+  detail::mpi_collective(comm, [&] {
+    if (rank != 0) return;
+    const auto zf = npy_image_file<double>::open(z_path);
+    const auto m = npy_image_file<std::uint8_t>::open(mask_out, true);
+    rep = tiled_mask_from_z(zf, plan, options, m, t);
+    m.sync();
+  });
+  double numbers[2] = {rep.threshold, rep.otsu_applied ? 1.0 : 0.0};
+  long long counts[5] = {rep.pixels, rep.sample, rep.masked_input, rep.masked_nonfinite, rep.masked_low_snr};
+  MPI_Bcast(numbers, 2, MPI_DOUBLE, 0, comm);
+  MPI_Bcast(counts, 5, MPI_LONG_LONG, 0, comm);
+  if (rank != 0) {
+    rep.threshold = numbers[0];
+    rep.otsu_applied = numbers[1] != 0;
+    rep.pixels = counts[0], rep.sample = counts[1], rep.masked_input = counts[2];
+    rep.masked_nonfinite = counts[3], rep.masked_low_snr = counts[4];
+    rep.windows = plan.windows;
+    rep.floor = options.floor;
+  }
+  return rep;
 }
 
 }  // namespace spectromine::parallel

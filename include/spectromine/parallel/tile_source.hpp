@@ -13,7 +13,10 @@
 //   s.rows(), s.cols(), s.bands()          image shape and energies
 //   s.read_rows(row0, rows, cube_view<float> out)   rows [row0, row0+rows)
 // npy_tile_source implements it for float32/float64 little-endian .npy
-// cubes (H x W x E, C order).
+// cubes (H x W x E, C order); cube_file_tile_source for any cube file the
+// library reads (npy, multi-page TIFF by strips/tiles of every page, HDF5 by
+// hyperslabs, hwe or ehw) through io::load_cube_rows, the readers' own
+// row-band functions (no second implementation of any format).
 #pragma once
 
 #include <fcntl.h>
@@ -25,14 +28,17 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "spectromine/core/cube.hpp"
 #include "spectromine/core/cube_view.hpp"
 #include "spectromine/core/image.hpp"
 #include "spectromine/core/types.hpp"
 #include "spectromine/error.hpp"
+#include "spectromine/io/load.hpp"
 #include "spectromine/io/npy.hpp"
 
 namespace spectromine::parallel {
@@ -98,6 +104,25 @@ inline std::size_t parse_memory_size(const std::string& text) {
   require(v > 0 && v * scale >= 1, "tiled", "memory budget", "must be > 0", text);
   return static_cast<std::size_t>(v * scale);
 }
+
+// How the image is cut.
+struct tiling_options {
+  index_t band_rows = 0;                          // 0 = derived from memory_budget
+  std::size_t memory_budget = 256u * 1024u * 1024u;  // bytes for one band's buffers
+  int threads = 0;                                // 0 = all cores
+
+  void validate() const {
+    require(band_rows >= 0, "tiled", "band_rows", "must be >= 0 (0 = from the memory budget)", band_rows);
+    require(memory_budget >= 64 * 1024, "tiled", "memory_budget", "must be >= 64K", memory_budget);
+    require(threads >= 0, "tiled", "threads", "must be >= 0 (0 = all cores)", threads);
+  }
+  // Rows per band when one image row costs `bytes_per_row`.
+  index_t rows_for(std::size_t bytes_per_row, index_t image_rows) const {
+    if (band_rows > 0) return band_rows;
+    const auto r = static_cast<index_t>(memory_budget / std::max<std::size_t>(1, bytes_per_row));
+    return std::clamp<index_t>(r, 1, std::max<index_t>(1, image_rows));
+  }
+};
 
 namespace detail {
 
@@ -211,6 +236,52 @@ class npy_tile_source {
 };
 
 static_assert(check_tile_source<npy_tile_source>());
+
+// Any cube file the library reads, by row bands. .npy goes through
+// npy_tile_source (positioned reads into the caller's buffer); TIFF and HDF5
+// through io::load_cube_rows (strips/tiles of every page; a hyperslab, or for
+// --axes ehw groups of energy planes transposed), which allocates one band
+// (plus its plane buffer) per call: budget about twice a band for them
+// (bytes_per_pixel_factor()).
+class cube_file_tile_source {
+ public:
+  explicit cube_file_tile_source(const std::filesystem::path& path, const io::cube_source_options& options = {})
+      : path_(path), options_(options), format_(io::cube_format_of(path)) {
+    if (format_ == io::cube_format::npy) {
+      npy_.emplace(path);
+      info_.shape = {npy_->rows(), npy_->cols()};
+      info_.bands = npy_->bands();
+    } else {
+      info_ = io::probe_cube(path, options);
+    }
+  }
+  index_t rows() const noexcept { return info_.shape.rows; }
+  index_t cols() const noexcept { return info_.shape.cols; }
+  index_t bands() const noexcept { return info_.bands; }
+  io::cube_format format() const noexcept { return format_; }
+  // Bytes of reader memory per band byte beyond the caller's buffer.
+  std::size_t bytes_per_pixel_factor() const noexcept { return format_ == io::cube_format::npy ? 0 : 2; }
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+  void read_rows(index_t row0, index_t n, cube_view<float> out) {
+    if (npy_) return npy_->read_rows(row0, n, out);
+    require(row0 >= 0 && n >= 0 && row0 + n <= rows(), "cube_file_tile_source", "rows",
+            "must lie inside the cube", row0 + n);
+    require(out.rows() == n && out.cols() == cols() && out.bands() == bands() && out.is_contiguous(),
+            "cube_file_tile_source", "out", "must be a contiguous rows x cols x bands view", out.rows());
+    const cube<float> band = io::load_cube_rows<float>(path_, row0, n, options_);
+    std::copy(band.data(), band.data() + n * cols() * bands(), out.data());
+  }
+
+ private:
+  std::filesystem::path path_;
+  io::cube_source_options options_;
+  io::cube_format format_;
+  io::cube_info info_;
+  std::optional<npy_tile_source> npy_;
+};
+
+static_assert(check_tile_source<cube_file_tile_source>());
 
 // A 2-D C-order .npy image of T (int32 labels, uint8 masks) accessed by row
 // bands with positioned reads/writes. create() writes the header and sizes

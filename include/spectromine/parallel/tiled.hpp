@@ -28,10 +28,9 @@
 // Exactness is proved in tests/parallel against the in-memory pipeline for
 // band heights 1..H, including bands thinner than K.
 //
-// What is NOT tiled here: the automatic sample mask (an Otsu threshold over
-// every pixel) and e0 from the mean spectrum are global statistics: give e0
-// (and a mask) explicitly. Relabel-by-size needs the per-label counts, which
-// the report returns.
+// Global statistics (e0 from the mean spectrum, the automatic sample mask,
+// relabel by size, per-cluster means) come from streaming passes equal to
+// their in-memory twins: parallel/tiled_statistics.hpp.
 //
 // Threads: each stage uses the library's parallel kernels (normalize,
 // standardize, nearest_site, window-core marking, fill) on all cores; the
@@ -58,6 +57,7 @@
 #include "spectromine/error.hpp"
 #include "spectromine/io/atomic_file.hpp"
 #include "spectromine/parallel/tile_source.hpp"
+#include "spectromine/parallel/tiled_statistics.hpp"
 #include "spectromine/partition/nearest_site.hpp"
 #include "spectromine/partition/sites.hpp"
 #include "spectromine/preprocess/normalize.hpp"
@@ -66,25 +66,6 @@
 #include "spectromine/repair/window_counts.hpp"
 
 namespace spectromine::parallel {
-
-// How the image is cut.
-struct tiling_options {
-  index_t band_rows = 0;                          // 0 = derived from memory_budget
-  std::size_t memory_budget = 256u * 1024u * 1024u;  // bytes for one band's buffers
-  int threads = 0;                                // 0 = all cores
-
-  void validate() const {
-    require(band_rows >= 0, "tiled", "band_rows", "must be >= 0 (0 = from the memory budget)", band_rows);
-    require(memory_budget >= 64 * 1024, "tiled", "memory_budget", "must be >= 64K", memory_budget);
-    require(threads >= 0, "tiled", "threads", "must be >= 0 (0 = all cores)", threads);
-  }
-  // Rows per band when one image row costs `bytes_per_row`.
-  index_t rows_for(std::size_t bytes_per_row, index_t image_rows) const {
-    if (band_rows > 0) return band_rows;
-    const auto r = static_cast<index_t>(memory_budget / std::max<std::size_t>(1, bytes_per_row));
-    return std::clamp<index_t>(r, 1, std::max<index_t>(1, image_rows));
-  }
-};
 
 struct tiled_repair_options {
   bool window_core = true;  // Ito 2024 window-core hysteresis
@@ -418,9 +399,13 @@ inline tiled_repair_report tiled_repair(const npy_image_file<label_t>& in,
 
 struct tiled_voronoi_options {
   // Normalization (larch pre_edge per pixel). Set = normalize with these
-  // windows; e0 must be given (a tiled run cannot take the mean spectrum of
-  // pixels it has not read yet). Unset = the cube is already normalized.
+  // windows; e0 unset = find_e0 of the mean spectrum of the finite sample
+  // pixels, from one more streaming pass (tiled_mean_finite_spectrum, equal
+  // to the in-memory mean). Unset = the cube is already normalized.
   std::optional<pre_edge_options> normalize;
+  // Sample mask (2-D uint8 .npy, 1 = sample; e.g. from tiled_sample_mask);
+  // empty = every pixel. Masked pixels are not normalized nor labelled.
+  std::filesystem::path sample_mask;
   partition::nearest_site_options labelling;  // threads taken from tiling
   std::optional<tiled_repair_options> repair = tiled_repair_options{};
   tiling_options tiling;
@@ -429,6 +414,8 @@ struct tiled_voronoi_options {
 struct tiled_voronoi_report {
   index_t bands = 0, band_rows = 0;
   index_t pixels = 0, valid = 0;          // valid = normalized and standardized
+  std::optional<double> e0;               // e0 applied (when normalizing)
+  bool e0_from_mean = false;              // found from the mean spectrum (extra pass)
   std::vector<index_t> label_counts;      // label_counts[l] pixels of label l (after repair)
   tiled_repair_report repair;
 };
@@ -439,17 +426,24 @@ namespace detail {
 struct label_buffers {
   cube<float> data, z;
   label_image labels;
+  pixel_mask sample;
   label_buffers(index_t band_rows, index_t cols, index_t bands)
       : data(image_shape{band_rows, cols}, bands),
         z(image_shape{band_rows, cols}, bands),
-        labels(image_shape{band_rows, cols}, 0) {}
+        labels(image_shape{band_rows, cols}, 0),
+        sample(image_shape{band_rows, cols}, 1) {}
 };
 
 // One band: read -> normalize -> standardize -> label -> raw labels + valid
 // mask written at the band's rows. Returns the number of valid pixels.
+// As the CLI's in-memory pipeline (examples/spectromine/commands/cluster.hpp):
+// the sites label the NORMALIZED spectra (nearest_site standardizes in
+// double itself; labelling the float standardized copy could differ at exact
+// near-ties), under the standardization's validity mask.
 template <class Source>
 index_t label_band(Source& source, std::span<const double> energy,
                    const partition::nearest_site_index& index, const tiled_voronoi_options& options,
+                   const std::optional<pre_edge_options>& edge, const npy_image_file<std::uint8_t>* sample,
                    const row_band& band, label_buffers& buf, const npy_image_file<label_t>& raw,
                    const npy_image_file<std::uint8_t>& valid_file) {
   const index_t W = source.cols(), E = source.bands();
@@ -457,20 +451,24 @@ index_t label_band(Source& source, std::span<const double> energy,
   const image_shape bs{band.rows, W};
   cube_view<float> d(buf.data.data(), bs, E), zv(buf.z.data(), bs, E);
   source.read_rows(band.row0, band.rows, d);
+  const mask_view sample_view(buf.sample.data(), bs);
+  if (sample) sample->read_rows(band.row0, band.rows, buf.sample.data());
   pixel_mask valid;
-  if (options.normalize) {
+  if (edge) {
     normalize_cube_options n;
-    n.edge = *options.normalize;
+    n.edge = *edge;
     n.threads = threads;
     n.keep_edge_step = false;
-    auto rep = normalize_cube(cube_view<const float>(d), energy, n, d);
+    auto rep = normalize_cube(cube_view<const float>(d), energy, n, d,
+                              sample ? sample_view : mask_view());
     valid = std::move(rep.valid);
   } else {
     valid = pixel_mask(bs, 1);
+    if (sample) std::copy(buf.sample.data(), buf.sample.data() + bs.pixels(), valid.data());
   }
   auto srep = standardize_cube(cube_view<const float>(d), zv, mask_view(valid.view()), threads);
   valid = std::move(srep.valid);
-  index.assign(cube_view<const float>(zv), mask_view(valid.view()), label_view(buf.labels.data(), bs));
+  index.assign(cube_view<const float>(d), mask_view(valid.view()), label_view(buf.labels.data(), bs));
   raw.write_rows(band.row0, band.rows, buf.labels.data());
   valid_file.write_rows(band.row0, band.rows, valid.data());
   index_t n_valid = 0;
@@ -479,17 +477,18 @@ index_t label_band(Source& source, std::span<const double> energy,
 }
 
 inline void validate_voronoi(const tiled_voronoi_options& options, std::span<const double> energy,
-                             index_t bands) {
+                             index_t bands, const partition::site_set& sites) {
   options.tiling.validate();
+  require(!sites.spectra.empty(), "tiled_voronoi", "sites", "must hold at least one site", sites.spectra.size());
   validate_energy_grid(energy, "tiled_voronoi", bands);
-  if (options.normalize)
-    require(options.normalize->e0.has_value(), "tiled_voronoi", "e0",
-            "must be given for a tiled run (the mean spectrum is a global statistic)", "unset");
 }
 
-inline index_t voronoi_band_rows(const tiled_voronoi_options& options, index_t H, index_t W, index_t E) {
-  // input/normalized float + standardized float per energy, plus per-pixel masks and labels
-  return options.tiling.rows_for(static_cast<std::size_t>(W) * (static_cast<std::size_t>(E) * 8 + 64), H);
+inline index_t voronoi_band_rows(const tiled_voronoi_options& options, index_t H, index_t W, index_t E,
+                                 std::size_t reader_factor = 0) {
+  // input/normalized float + standardized float per energy (+ the reader's
+  // own band for TIFF/HDF5), plus per-pixel masks and labels
+  return options.tiling.rows_for(
+      static_cast<std::size_t>(W) * (static_cast<std::size_t>(E) * (8 + 4 * reader_factor) + 64), H);
 }
 
 inline tiled_repair_options repair_of(const tiled_voronoi_options& options) {
@@ -511,6 +510,16 @@ inline std::vector<index_t> count_labels(const npy_image_file<label_t>& labels, 
   return counts;
 }
 
+inline std::optional<npy_image_file<std::uint8_t>> open_sample_mask(const tiled_voronoi_options& options,
+                                                                    image_shape shape) {
+  if (options.sample_mask.empty()) return std::nullopt;
+  auto m = npy_image_file<std::uint8_t>::open(options.sample_mask);
+  require(m.shape() == shape, "tiled_voronoi", "sample mask",
+          "must have the cube's image shape " + std::to_string(shape.rows) + " x " + std::to_string(shape.cols),
+          options.sample_mask.string());
+  return m;
+}
+
 }  // namespace detail
 
 // Labels the cube `source` band by band against `sites` and writes the
@@ -526,16 +535,23 @@ tiled_voronoi_report tiled_voronoi(Source& source, std::span<const double> energ
                                    const std::filesystem::path& labels_out,
                                    const std::filesystem::path& mask_out = {}) {
   const index_t H = source.rows(), W = source.cols(), E = source.bands();
-  detail::validate_voronoi(options, energy, E);
+  detail::validate_voronoi(options, energy, E, sites);
+  const image_shape shape{H, W};
+  const auto sample = detail::open_sample_mask(options, shape);
   partition::nearest_site_options lo = options.labelling;
   lo.threads = options.tiling.threads;
   const partition::nearest_site_index index(partition::sites_on_grid(sites, energy), lo);
 
   tiled_voronoi_report report;
-  report.band_rows = detail::voronoi_band_rows(options, H, W, E);
+  std::optional<pre_edge_options> edge = options.normalize;
+  if (edge && !edge->e0) {
+    edge->e0 = find_e0(energy, tiled_mean_finite_spectrum(source, sample ? &*sample : nullptr, options.tiling));
+    report.e0_from_mean = true;
+  }
+  if (edge) report.e0 = edge->e0;
+  report.band_rows = detail::voronoi_band_rows(options, H, W, E, detail::reader_factor(source));
   const auto bands = plan_row_bands(H, report.band_rows);
   report.bands = static_cast<index_t>(bands.size());
-  const image_shape shape{H, W};
 
   io::atomic_file labels_file(labels_out);
   io::atomic_file raw_file(labels_out.string() + ".raw");
@@ -543,9 +559,10 @@ tiled_voronoi_report tiled_voronoi(Source& source, std::span<const double> energ
   auto raw = npy_image_file<label_t>::create(raw_file.temp_path(), shape);
   auto valid_file = npy_image_file<std::uint8_t>::create(mask_file.temp_path(), shape);
   {
-    detail::label_buffers buf(report.band_rows, W, E);
+    detail::label_buffers buf(std::min(report.band_rows, H), W, E);
     for (const auto& band : bands) {
-      report.valid += detail::label_band(source, energy, index, options, band, buf, raw, valid_file);
+      report.valid += detail::label_band(source, energy, index, options, edge, sample ? &*sample : nullptr, band,
+                                         buf, raw, valid_file);
       report.pixels += band.rows * W;
     }
   }  // band buffers released before the repair
