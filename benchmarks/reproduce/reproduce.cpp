@@ -261,11 +261,13 @@ void experiment_rims(const context& c) {
   const auto scene = synth::rims_scene(c.grid, a, b, g, 0.5);
   partition::nearest_site_options no;
   no.threads = cfg.threads;
-  // brute_force: the pruned AVX-512 kernel crashed (SIGSEGV in
-  // run_pruned_avx512) on this scene on 2026-11-21 (reported to the voronoi
-  // owner; reproduce with --pruned-rims). Both strategies are exact and give
-  // the same labels by contract.
-  if (!cfg.pruned_rims) no.strategy = partition::nearest_site_strategy::brute_force;
+  // Default strategy (pruned from 64 sites on). A SIGSEGV in
+  // run_pruned_avx512 was reported on this scene in session 1 (kernel
+  // mid-rewrite); it does not reproduce with the finished kernel (session 2,
+  // sizes 64-200, 1-3 threads, and the tests/voronoi duplicate/tie regression
+  // under ASan). --pruned-rims forces the pruned kernel even for < 64 sites.
+  // Both strategies are exact and give the same labels by contract.
+  if (cfg.pruned_rims) no.strategy = partition::nearest_site_strategy::pruned;
   const partition::nearest_site_partitioner voronoi(c.sites, no);
   std::ofstream csv(cfg.out / "rims.csv");
   csv << "f,repair,classes,error,rim_kept,rim_pixels,rim_class_pixels\n";

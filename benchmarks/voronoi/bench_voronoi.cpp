@@ -9,8 +9,10 @@
 //       streaming-read bandwidth (sum of a float array larger than the caches).
 //   bench_voronoi peak [--threads N]
 //       float32 FMA throughput (AVX-512 if present, else AVX2), GFLOP/s.
-//   bench_voronoi sites --refs DIR --energy E [--trials T] [--threads N]
-//       site generation timing (same as `spectromine sites`, no file written).
+//   bench_voronoi sites --refs DIR --energy E [--trials T] [--threads N] [--c-ref X]
+//                 [--reduce 0|1] [--denseness-trials N] [--out SITES.csv]
+//       site generation timing (as `spectromine sites`); --reduce 0 keeps every
+//       candidate as a site (a larger realistic site set for labelling benchmarks).
 // Without a mode: the Google Benchmark micro-benchmarks below.
 #include <benchmark/benchmark.h>
 
@@ -20,6 +22,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -159,6 +162,7 @@ __attribute__((target("avx512f"))) double fma_loop_avx512(long iters) {
 }
 
 int run_peak(const std::map<std::string, std::string>& a) {
+  if (!sp::detail::cpu_has_avx512()) throw std::runtime_error("peak: needs AVX-512");
   const int threads = sm::resolve_threads(std::stoi(get(a, "--threads", "0")));
   const long iters = 100'000'000;
   const auto t = clock_type::now();
@@ -180,9 +184,15 @@ int run_sites(const std::map<std::string, std::string>& a) {
   sp::site_generation_options o;
   o.trials = std::stol(get(a, "--trials", "10000"));
   o.threads = std::stoi(get(a, "--threads", "0"));
+  o.conditions.c_ref = std::stod(get(a, "--c-ref", std::to_string(o.conditions.c_ref)));
+  o.reduce = get(a, "--reduce", "1") != "0";
+  o.denseness_trials = std::stol(get(a, "--denseness-trials", "10000"));
   const auto r = sp::generate_sites(lib, o);
   auto j = r.report.to_json();
   j["seconds_total"] = since(t);
+  j["threads"] = sm::resolve_threads(o.threads);
+  j["parameters"] = o.to_json();
+  if (!get(a, "--out").empty()) sp::write_sites_csv(get(a, "--out"), r.sites);
   std::cout << j.dump(2) << std::endl;
   return 0;
 }

@@ -3,8 +3,10 @@
 // count, including adversarial near-ties; sentinels; unexplained pixels.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <boost/random/normal_distribution.hpp>
@@ -266,4 +268,90 @@ TEST_CASE("nearest_site: unexplained pixels are a phase the sites lack") {
   CHECK(explained_in >= shape.pixels() / 2 - 1);  // false alarm probability 1e-4 per pixel
   CHECK(unexplained_out == shape.pixels() / 2);
   CHECK(st.unexplained == unexplained_out + (shape.pixels() / 2 - explained_in));
+}
+
+// Regression (issue #6: SIGSEGV in run_pruned_avx512 on a scene whose 50:50
+// rim equals a site). Every kernel the CPU can run (generic, AVX2, AVX-512;
+// brute force and pruned with the fixed-k fast paths 8/12/16 and the generic
+// loop) over awkward shapes: 1 site, site counts on both sides of the SIMD
+// widths, bands not a multiple of 16 (down to 2), components above the site
+// or band count; sites with exact duplicates (one placed before its
+// original); pixels that are exact copies of sites, exact midpoints of two
+// standardized sites, 50:50 mixtures of two raw sites, and noisy mixtures.
+// Tie rule (the definition in nearest_site.hpp): the label is 1 + the lowest
+// site id among those whose double score (sequential sum of the two-pass
+// standardized vectors) is maximal; the oracle is voronoi_test::naive_reference.
+TEST_CASE("nearest_site: duplicates, exact ties and odd shapes on every dispatch path") {
+  const auto all_levels = levels();
+  std::string names;
+  for (auto level : all_levels) names += std::string(" ") + sp::to_string(level);
+  MESSAGE("simd levels exercised:" << names);
+  if (!sp::detail::cpu_has_avx512()) {
+    sp::nearest_site_options o;
+    o.simd = sp::simd_level::avx512;
+    CHECK_THROWS_WITH_AS(sp::nearest_site_index(voronoi_test::synthetic_sites(4, 8, 1), o),
+                         doctest::Contains("avx512 is not supported"), sm::invalid_argument);
+  }
+  std::int64_t total_rechecked = 0, checked_labels = 0;
+  for (int S : {1, 2, 3, 15, 16, 17, 33, 64, 65, 129})
+    for (int E : {2, 7, 16, 17, 33, 178}) {
+      auto sites = voronoi_test::synthetic_sites(S, E, static_cast<std::uint64_t>(100 * S + E));
+      for (int s = 5; s < S; s += 5) sites.spectra[static_cast<std::size_t>(s)] = sites.spectra[static_cast<std::size_t>(s / 2)];
+      if (S >= 3) sites.spectra[0] = sites.spectra[static_cast<std::size_t>(S - 1)];
+      const voronoi_test::naive_reference ref(sites);
+      const sm::image_shape shape{3, 37};
+      sm::cube<double> cube(shape, E);
+      auto v = sm::mutable_view_of(cube);
+      auto eng = sm::make_engine(static_cast<std::uint64_t>(S), static_cast<std::uint64_t>(E));
+      boost::random::uniform_int_distribution<int> pick(0, S - 1);
+      boost::random::uniform_real_distribution<double> u01(0.0, 1.0);
+      boost::random::normal_distribution<double> gauss(0.0, 1.0);
+      for (sm::index_t p = 0; p < shape.pixels(); ++p) {
+        const auto& a = sites.spectra[static_cast<std::size_t>(pick(eng))];
+        const auto& b = sites.spectra[static_cast<std::size_t>(pick(eng))];
+        std::vector<double> za, zb;
+        voronoi_test::standardize(std::span<const double>(a), za);
+        voronoi_test::standardize(std::span<const double>(b), zb);
+        auto x = v.spectrum(p);
+        for (int i = 0; i < E; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          switch (p % 4) {
+            case 0: x[k] = a[k]; break;                               // a site (maybe duplicated)
+            case 1: x[k] = 0.5 * (za[k] + zb[k]) + 3.0; break;        // exact tie in the reals
+            case 2: x[k] = 0.5 * a[k] + 0.5 * b[k]; break;            // the rims case
+            default: x[k] = 0.3 * a[k] + 0.7 * b[k] + 0.01 * gauss(eng);
+          }
+        }
+      }
+      const auto cube_f = cast_cube<float>(cube);
+      const auto expect_d = naive_labels(ref, cube);
+      const auto expect_f = naive_labels(ref, cube_f);
+      for (auto level : all_levels)
+        for (auto strategy : {sp::nearest_site_strategy::brute_force, sp::nearest_site_strategy::pruned})
+          for (int components : {3, 8, 12, 16, 20}) {
+            if (strategy == sp::nearest_site_strategy::brute_force && components != 3) continue;
+            sp::nearest_site_options o;
+            o.simd = level;
+            o.strategy = strategy;
+            o.components = components;
+            o.threads = 1 + (components % 2);
+            const sp::nearest_site_index index(sites, o);
+            CAPTURE(S);
+            CAPTURE(E);
+            CAPTURE(sp::to_string(level));
+            CAPTURE(sp::to_string(strategy));
+            CAPTURE(components);
+            REQUIRE(index.simd() == level);
+            REQUIRE(index.strategy() == strategy);
+            if (strategy == sp::nearest_site_strategy::pruned)
+              CHECK(index.components() == std::min({components, S, E}));
+            sp::labelling_statistics st;
+            CHECK(mismatches(index, cube_f, expect_f, &st) == 0);
+            CHECK(mismatches(index, cube, expect_d) == 0);
+            total_rechecked += st.rechecked;
+            checked_labels += 2 * shape.pixels();
+          }
+    }
+  MESSAGE(checked_labels << " labels checked, " << total_rechecked << " float-pass near-ties settled in double");
+  CHECK(total_rechecked > 0);
 }

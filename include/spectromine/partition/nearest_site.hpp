@@ -27,11 +27,12 @@
 // build itself never uses -march=native.
 //
 // How it stays exact. Every float score t_s of a site satisfies
-// |t_s - |x_c| score_s| <= delta = 2.02 (gamma_Ep + 3u) |x|_2 (u = 2^-24,
-// gamma_n = n u / (1 - n u): the classical bound of a float dot product of
-// length n, plus the rounding of the site to float, plus the Sum(z_s) ~ 1e-16
-// term; the factor 2 also covers the double-precision reference's own
-// rounding). The pruning bound carries its own rigorous margin
+// |t_s - |x_c| score_s| <= delta = 2.02 (gamma_n + 3u) |x|_2 (u = 2^-24,
+// gamma_n = n u / (1 - n u): the classical bound of a float dot product whose
+// longest rounding chain is n -- n <= Ep, computed in pack() for the
+// kernel's own summation order -- plus the rounding of the site (and of a
+// double pixel) to float, plus the Sum(z_s) ~ 1e-16 term; the factor 2 also
+// covers the double-precision reference's own rounding). The pruning bound carries its own rigorous margin
 // (4 sqrt(k) + 4)(gamma_{Ep+k} + 4u) |x|_2 for the float projection and
 // residual. A site is skipped only when its bound plus margin is below the
 // seed's exact score minus delta; the winner is accepted only when every
@@ -453,12 +454,17 @@ class nearest_site_index {
     // summation order: blocks of 32 energies in the brute-force micro-kernel;
     // 2 W lane accumulators, their sum and a log2(W) tree in the gathered
     // dot product of the pruned kernel (16x tighter at W = 16, so far fewer
-    // pixels need the double recheck).
+    // pixels need the double recheck). The brute-force kernel re-scores
+    // near-tied pixels with the gathered dot product, so its delta must cover
+    // both chains (the gathered one is the longer for W = 4 and E ~ 1000).
+    const double gathered =
+        static_cast<double>((Ep_ + 2 * W - 1) / (2 * W) + 1 + static_cast<index_t>(std::log2(W) + 0.5));
     const double chain =
         strategy_ == nearest_site_strategy::brute_force
-            ? static_cast<double>(detail::brute_block +
-                                  (E_ + detail::brute_block - 1) / detail::brute_block + 1)
-            : static_cast<double>(Ep_ / (2 * W) + 2 + static_cast<index_t>(std::log2(W) + 0.5));
+            ? std::max(gathered,
+                       static_cast<double>(detail::brute_block +
+                                           (E_ + detail::brute_block - 1) / detail::brute_block + 1))
+            : gathered;
     packed_.delta_factor = static_cast<float>(1.01 * 2.0 * (detail::gamma_f(chain) + 3 * u));
     if (strategy_ == nearest_site_strategy::brute_force) {
       panels_.resize(static_cast<std::size_t>(panels * E_ * W));

@@ -134,18 +134,33 @@ template <int W>
   const float* r1 = rows + ids[1] * padded;
   const float* r2 = rows + ids[2] * padded;
   const float* r3 = rows + ids[3] * padded;
-  vf a0{}, a1{}, a2{}, a3{};
-  for (index_t i = 0; i < padded; i += W) {
+  // The same two-accumulator order as dot_padded, so every score carries the
+  // same rounding chain (the delta of nearest_site.hpp is computed for it:
+  // one accumulator per row would make the chain twice as long).
+  vf a0{}, a1{}, a2{}, a3{}, c0{}, c1{}, c2{}, c3{};
+  index_t i = 0;
+  for (; i + 2 * W <= padded; i += 2 * W) {
+    const vf xv = V::at(x + i), xw = V::at(x + i + W);
+    a0 += V::at(r0 + i) * xv;
+    a1 += V::at(r1 + i) * xv;
+    a2 += V::at(r2 + i) * xv;
+    a3 += V::at(r3 + i) * xv;
+    c0 += V::at(r0 + i + W) * xw;
+    c1 += V::at(r1 + i + W) * xw;
+    c2 += V::at(r2 + i + W) * xw;
+    c3 += V::at(r3 + i + W) * xw;
+  }
+  for (; i < padded; i += W) {
     const vf xv = V::at(x + i);
     a0 += V::at(r0 + i) * xv;
     a1 += V::at(r1 + i) * xv;
     a2 += V::at(r2 + i) * xv;
     a3 += V::at(r3 + i) * xv;
   }
-  out[0] = V::hsum(a0);
-  out[1] = V::hsum(a1);
-  out[2] = V::hsum(a2);
-  out[3] = V::hsum(a3);
+  out[0] = V::hsum(a0 + c0);
+  out[1] = V::hsum(a1 + c1);
+  out[2] = V::hsum(a2 + c2);
+  out[3] = V::hsum(a3 + c3);
 }
 
 // Settles one pixel from its evaluated candidates: a unique winner when every
@@ -234,15 +249,29 @@ template <int W, int K>
     // b = V^T xc, vectorized over components (register accumulators when
     // the count is a compile-time constant: no store-to-load chain).
     if constexpr (K > 0) {
+      // Four interleaved accumulator sets: with one, the E dependent FMAs
+      // of a short (k <= W) projection were a latency chain of ~4 E cycles,
+      // the largest single cost per pixel. (Shorter rounding chains too:
+      // the margin's gamma_{Ep+k} still covers them.)
       constexpr int KV = (K + W - 1) / W;
-      vf acc[KV];
-      for (int v = 0; v < KV; ++v) acc[v] = vf{};
-      for (index_t i = 0; i < E; ++i) {
+      vf acc[4][KV];
+      _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u)
+        _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[u][v] = vf{};
+      index_t i = 0;
+      for (; i + 4 <= E; i += 4) {
+        _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u) {
+          const vf xi = vf{} + xc[i + u];
+          const float* row = ps.basis_t + (i + u) * kp;
+          _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[u][v] += xi * V::at(row + v * W);
+        }
+      }
+      for (; i < E; ++i) {
         const vf xi = vf{} + xc[i];
         const float* row = ps.basis_t + i * kp;
-        _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[v] += xi * V::at(row + v * W);
+        _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[0][v] += xi * V::at(row + v * W);
       }
-      for (int v = 0; v < KV; ++v) V::at(b + v * W) = acc[v];
+      _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v)
+        V::at(b + v * W) = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
     } else {
       for (index_t j = 0; j < kp; j += W) V::at(b + j) = vf{};
       for (index_t i = 0; i < E; ++i) {
