@@ -1,5 +1,8 @@
 // Embedding spectromine: load a cube (any supported format), check its
 // energies, average the spectra of all pixels, write a CSV and a JSON summary.
+// README.md and docs/user_guide.md quote the lines between the [embed]
+// markers (tests/packaging/check_docs.py keeps them equal).
+// [embed]
 #include <spectromine/io/csv.hpp>
 #include <spectromine/io/json.hpp>
 #include <spectromine/io/load.hpp>
@@ -33,3 +36,4 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+// [embed]

@@ -1,7 +1,11 @@
 // The Voronoi route (Ito 2024) on your own data: a cube + a folder of raw
 // reference spectra -> noise-calibrated sites -> nearest-site labels ->
 // window-core repair -> labels.npy, phase_map.png, sites.csv, summary.json.
-//   example_voronoi_user_data CUBE ENERGY.txt REFERENCE_FOLDER OUT_DIR
+//   example_voronoi_user_data CUBE ENERGY.txt REFERENCE_FOLDER OUT_DIR [TRUTH.npy]
+// With TRUTH (int32 phase labels, e.g. data/demo/truth.npy) it also prints the
+// adjusted Rand index of the map against it, over the pixels both label
+// (ctest: must exceed 0.8).
+#include <spectromine/analysis/compare.hpp>
 #include <spectromine/io/json.hpp>
 #include <spectromine/io/load.hpp>
 #include <spectromine/io/npy.hpp>
@@ -19,8 +23,8 @@
 namespace sm = spectromine;
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: example_voronoi_user_data CUBE ENERGY.txt REFERENCE_FOLDER OUT_DIR\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: example_voronoi_user_data CUBE ENERGY.txt REFERENCE_FOLDER OUT_DIR [TRUTH.npy]\n");
     return 2;
   }
   try {
@@ -63,6 +67,14 @@ int main(int argc, char** argv) {
     std::printf("%td references -> %td sites; labels in %s\n", sm::index_t(library.names.size()),
                 generated.sites.size(), out.c_str());
     if (generated.sites.size() < sm::index_t(library.names.size())) return 1;
+    if (argc == 6) {
+      // Over the pixels both maps label (label 0 is not a class here): the
+      // window-core repair unlabels what it rejects and fills nothing.
+      const auto truth = sm::io::read_npy_labels(argv[5]);
+      const double ari = sm::analysis::adjusted_rand_index(truth.view(), labels.view());
+      std::printf("adjusted Rand index vs truth: %.4f\n", ari);
+      if (!(ari > 0.8)) return 1;
+    }
   } catch (const sm::error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

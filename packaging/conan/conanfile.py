@@ -2,13 +2,18 @@
 #   conan create packaging/conan --build=missing -o "spectromine/*:with_hdf5=True"
 # The recipe lives in packaging/conan/ and exports the repository root
 # (include/, cmake/, CMakeLists.txt). Options map one to one onto the CMake
-# components spectromine::tiff / ::hdf5 / ::png / ::mpi (SPECTROMINE_WITH_*).
+# components spectromine::tiff / ::hdf5 / ::png / ::mpi / ::xraylib
+# (SPECTROMINE_WITH_*). xraylib has no ConanCenter recipe: with_xraylib uses
+# the system's (Debian/Ubuntu libxrl-dev, Fedora xraylib-devel, or any
+# libxrl.pc on PKG_CONFIG_PATH), the way ConanCenter's */system recipes do.
 import os
 
 from conan import ConanFile
 from conan.tools.build import check_min_cppstd
-from conan.tools.files import copy, load
+from conan.tools.files import copy
+from conan.tools.gnu import PkgConfig
 from conan.tools.layout import basic_layout
+from conan.tools.system.package_manager import Apt, Dnf
 
 required_conan_version = ">=2.0"
 
@@ -30,12 +35,14 @@ class SpectromineConan(ConanFile):
         "with_hdf5": [True, False],
         "with_png": [True, False],
         "with_mpi": [True, False],
+        "with_xraylib": [True, False],
     }
     default_options = {
         "with_tiff": True,
         "with_hdf5": False,
         "with_png": True,
         "with_mpi": False,
+        "with_xraylib": False,
     }
     no_copy_source = True
 
@@ -62,6 +69,14 @@ class SpectromineConan(ConanFile):
             self.requires("libpng/1.6.43", transitive_headers=True)
         if self.options.with_mpi:
             self.requires("openmpi/4.1.6", transitive_headers=True)
+        # with_xraylib: a system library, see system_requirements().
+
+    def system_requirements(self):
+        # MBACK's cross-sections (preprocess/mback.hpp): xraylib from the
+        # system package manager; consumers find it through its libxrl.pc.
+        if self.options.with_xraylib:
+            Apt(self).install(["libxrl-dev"], update=True, check=True)
+            Dnf(self).install(["xraylib-devel"], update=True, check=True)
 
     def validate(self):
         check_min_cppstd(self, 20)
@@ -98,14 +113,20 @@ class SpectromineConan(ConanFile):
             "hdf5": ("with_hdf5", "SPECTROMINE_HAS_HDF5", ["hdf5::hdf5_c"]),
             "png": ("with_png", "SPECTROMINE_HAS_PNG", ["libpng::libpng"]),
             "mpi": ("with_mpi", "SPECTROMINE_HAS_MPI", ["openmpi::openmpi"]),
+            "xraylib": ("with_xraylib", "SPECTROMINE_HAS_XRAYLIB", []),  # system: filled below
         }
         for name, (option, define, requires) in components.items():
             if not self.options.get_safe(option):
                 continue
             c = self.cpp_info.components[name]
-            c.set_property("cmake_target_name", f"spectromine::{name}")
-            c.set_property("pkg_config_name", f"spectromine-{name}")
             c.bindirs = []
             c.libdirs = []
-            c.defines = [f"{define}=1"]
+            if name == "xraylib":
+                # -I<prefix>/include/xraylib (mback.hpp includes <xraylib.h>),
+                # -L and -lxrl from the system's libxrl.pc. fill_cpp_info
+                # overwrites defines/includedirs/libdirs: it goes first.
+                PkgConfig(self, "libxrl").fill_cpp_info(c, is_system=True)
+            c.set_property("cmake_target_name", f"spectromine::{name}")
+            c.set_property("pkg_config_name", f"spectromine-{name}")
+            c.defines = c.defines + [f"{define}=1"]
             c.requires = ["core"] + requires

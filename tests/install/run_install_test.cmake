@@ -28,3 +28,27 @@ message(STATUS "consumer printed: ${out}")
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the consumer failed (${rc})")
 endif()
+
+# examples/embed on its own against the same prefix: the program
+# docs/user_guide.md ("Embedding") and README.md show, built the way a user
+# builds it (find_package + spectromine::spectromine) and run on the demo cube.
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/examples/embed"
+                  -B "${WORK_DIR}/embed" -G "${GENERATOR}" -DCMAKE_PREFIX_PATH=${prefix}
+                  -DCMAKE_BUILD_TYPE=Release
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configuring examples/embed against the install failed (${rc})")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/embed" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building examples/embed against the install failed (${rc})")
+endif()
+file(MAKE_DIRECTORY "${WORK_DIR}/embed_out")
+execute_process(COMMAND "${WORK_DIR}/embed/example_embed" "${SOURCE_DIR}/data/demo/cube.npy"
+                        "${SOURCE_DIR}/data/demo/energy.txt" "${WORK_DIR}/embed_out"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+message(STATUS "example_embed printed: ${out}")
+if(NOT rc EQUAL 0 OR NOT EXISTS "${WORK_DIR}/embed_out/summary.json"
+   OR NOT EXISTS "${WORK_DIR}/embed_out/mean_spectrum.csv")
+  message(FATAL_ERROR "example_embed against the install failed (${rc})")
+endif()

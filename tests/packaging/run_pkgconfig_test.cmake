@@ -9,6 +9,7 @@ execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/lib"
                   -DSPECTROMINE_BUILD_EXAMPLES=OFF -DSPECTROMINE_BUILD_BENCHMARKS=OFF
                   -DSPECTROMINE_WITH_TIFF=OFF -DSPECTROMINE_WITH_HDF5=OFF
                   -DSPECTROMINE_WITH_PNG=OFF -DSPECTROMINE_WITH_MPI=OFF
+                  -DSPECTROMINE_WITH_XRAYLIB=OFF
                 RESULT_VARIABLE rc OUTPUT_QUIET)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "configuring the library-only build failed (${rc})")
@@ -66,6 +67,34 @@ execute_process(COMMAND "${WORK_DIR}/consumer" RESULT_VARIABLE rc OUTPUT_VARIABL
 message(STATUS "consumer printed: ${out}")
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the pkg-config consumer failed (${rc})")
+endif()
+
+# A component through pkg-config: the recipe written in cmake/spectromine.pc.in
+# (the library's own .pc + -DSPECTROMINE_HAS_<X>=1), for xraylib when the
+# machine has libxrl.pc (Debian libxrl-dev).
+execute_process(COMMAND "${PKG_CONFIG}" --exists libxrl RESULT_VARIABLE has_xrl)
+if(has_xrl EQUAL 0 AND XRAYLIB_SOURCE)
+  foreach(query --cflags --libs)
+    execute_process(COMMAND "${PKG_CONFIG}" ${query} spectromine libxrl RESULT_VARIABLE rc
+                    OUTPUT_VARIABLE out ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "pkg-config ${query} spectromine libxrl failed: ${err}")
+    endif()
+    separate_arguments(xrl${query} UNIX_COMMAND "${out}")
+  endforeach()
+  execute_process(COMMAND "${CXX}" ${xrl--cflags} -DSPECTROMINE_HAS_XRAYLIB=1 "${XRAYLIB_SOURCE}"
+                          -o "${WORK_DIR}/xraylib_consumer" ${xrl--libs}
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "compiling the xraylib recipe of spectromine.pc failed:\n${err}")
+  endif()
+  execute_process(COMMAND "${WORK_DIR}/xraylib_consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  message(STATUS "xraylib consumer printed: ${out}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the xraylib pkg-config consumer failed (${rc})")
+  endif()
+else()
+  message(STATUS "libxrl.pc not found: the xraylib recipe is not checked")
 endif()
 
 # The Conan test_package's CMake project, against the same CMake install

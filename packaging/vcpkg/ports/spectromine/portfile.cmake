@@ -21,7 +21,8 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     hdf5 SPECTROMINE_WITH_HDF5
     mpi  SPECTROMINE_WITH_MPI
     png  SPECTROMINE_WITH_PNG
-    tiff SPECTROMINE_WITH_TIFF)
+    tiff SPECTROMINE_WITH_TIFF
+    xraylib SPECTROMINE_WITH_XRAYLIB)  # system xraylib (no vcpkg port): libxrl-dev
 
 vcpkg_cmake_configure(
   SOURCE_PATH "${SOURCE_PATH}"
@@ -33,6 +34,14 @@ vcpkg_cmake_configure(
     -DSPECTROMINE_INSTALL=ON)
 vcpkg_cmake_install()
 vcpkg_cmake_config_fixup(PACKAGE_NAME spectromine CONFIG_PATH share/cmake/spectromine)
+# CMake drops a component whose library it cannot find (mpi, xraylib) with a
+# status message only: a requested feature must not vanish silently.
+foreach(feature IN LISTS FEATURES)
+  if(NOT feature STREQUAL "core" AND NOT EXISTS "${CURRENT_PACKAGES_DIR}/share/spectromine/spectromine_${feature}Targets.cmake")
+    message(FATAL_ERROR "spectromine[${feature}]: the component was not built (its library was not found; "
+                        "for xraylib install the system package, e.g. Debian libxrl-dev)")
+  endif()
+endforeach()
 vcpkg_fixup_pkgconfig()
 
 file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug" "${CURRENT_PACKAGES_DIR}/lib")
