@@ -5,8 +5,10 @@
 // policy at compile time uses that policy directly.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -31,6 +33,15 @@ class any_index {
   }
   bool is_live(index_t id) const {
     return std::visit([&](const auto& i) { return i.is_live(id); }, v_);
+  }
+  // The kd-tree's locality order; empty for the other indexes.
+  std::span<const index_t> locality_order() const {
+    return std::visit(
+        [](const auto& i) -> std::span<const index_t> {
+          if constexpr (locality_ordered<std::remove_cvref_t<decltype(i)>>) return i.locality_order();
+          else return {};
+        },
+        v_);
   }
   void erase(index_t id) {
     std::visit([&](auto& i) { i.erase(id); }, v_);

@@ -135,7 +135,7 @@ class brute_force {
             const index_t j = packed_ids_[static_cast<std::size_t>(p0 + t)];
             if (!live_[static_cast<std::size_t>(j)]) continue;
             const double d2 = canonical_squared_distance(f_, q, j);
-            if (d2 > eps2) continue;
+            if (!(d2 <= eps2)) continue;  // NaN-safe: only a distance <= eps is a neighbor
             if (!visit(q0 + static_cast<std::size_t>(k), j, std::sqrt(d2))) {
               active[static_cast<std::size_t>(k)] = 0;
               --remaining;

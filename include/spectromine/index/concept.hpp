@@ -38,17 +38,23 @@
 //       erases each core once it is reached, so a dense phase of m pixels
 //       costs O(m) reported neighbours instead of O(m^2): the O(n)-memory,
 //       no-neighbour-list design (scikit-learn issues #5275, #22531, #26726).
+//   locality_ordered: i.locality_order() -> span<const index_t>, all ids in
+//       an order where consecutive points are close (or empty): DBSCAN's
+//       core-point pass queries in that order so verified rows stay in cache.
 //
 // Index POLICIES are values that build an index once per partition call:
 //   index_policy<P>: p.build(feature_view, int threads) -> radius_searchable
 //   and P::name (for summary.json).
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <span>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -130,6 +136,34 @@ inline double canonical_squared_distance(feature_view f, index_t a, index_t b) n
   return canonical_squared_distance(f.row_pointer(a), f.row_pointer(b), f.dim);
 }
 
+// A cheap, rigorous REJECTION test: true only if the canonical squared
+// distance is certainly > eps2. float32 differences and squares in 8 SIMD
+// lanes; the float sum of d squared differences is within a relative
+// (d + 2) u (u = 2^-24) of the exact one in any summation order, so with a
+// margin of twice that (plus an absolute 1e-30 for underflow) a float sum
+// above the threshold proves the double one is too. Indexes call it before
+// canonical_squared_distance on candidates that passed their own filter: a
+// near-miss candidate (a phase just beyond eps) then costs one float pass
+// instead of a double one. Never decides "inside": that stays canonical.
+inline bool certainly_outside(const float* a, const float* b, index_t dim, double eps2) noexcept {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  index_t i = 0;
+  for (; i + 8 <= dim; i += 8)
+    for (int l = 0; l < 8; ++l) {
+      const float d = a[i + l] - b[i + l];
+      lane[l] += d * d;
+    }
+  for (int l = 0; i < dim; ++i, ++l) {
+    const float d = a[i] - b[i];
+    lane[l] += d * d;
+  }
+  const double sum = static_cast<double>(((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+                                         ((lane[4] + lane[5]) + (lane[6] + lane[7])));
+  const double u = 1.0 / 16777216.0;
+  // An overflowed float sum proves nothing: decide canonically then.
+  return std::isfinite(sum) && sum > eps2 * (1.0 + 2.0 * static_cast<double>(dim + 2) * u) + 1e-30;
+}
+
 // eps -> the canonical squared threshold. One function so that "d <= eps" is
 // decided identically everywhere.
 inline double squared_radius(double eps) noexcept { return eps * eps; }
@@ -139,13 +173,29 @@ inline void validate_radius(double eps, std::string_view component) {
   require(std::isfinite(eps) && eps >= 0, component, "eps", "must be finite and >= 0", eps);
 }
 
-// Validates a feature view (non-empty dimension, finite rows are the caller's job).
+// Validates a feature view: shape, and every coordinate finite. A NaN would
+// make "d <= eps" false for every pair (the point silently noise) and break
+// the strict weak ordering a tree build sorts with, so it is refused here,
+// once, at O(n d) -- a fraction of any index build. (The DBSCAN partitioner
+// rejects non-finite pixels before building features.)
 inline void validate_features(feature_view f, std::string_view component) {
   require(f.size >= 0, component, "features.size", "must be >= 0", f.size);
   require(f.dim > 0, component, "features.dim", "must be > 0", f.dim);
   require(f.stride >= f.dim, component, "features.stride", "must be >= dim", f.stride);
   require(f.data != nullptr || f.size == 0, component, "features.data",
           "must not be null for a non-empty point set", 0);
+  for (index_t i = 0; i < f.size; ++i) {
+    const float* r = f.row_pointer(i);
+    // Non-finite = all exponent bits set; an integer OR that vectorizes.
+    std::uint32_t bad = 0;
+    for (index_t k = 0; k < f.dim; ++k)
+      bad |= static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(r[k]) & 0x7f800000u) == 0x7f800000u);
+    if (!bad) continue;
+    for (index_t k = 0; k < f.dim; ++k)
+      require(std::isfinite(r[k]), component,
+              "features (row " + std::to_string(i) + ", column " + std::to_string(k) + ")",
+              "must be finite", r[k]);
+  }
 }
 
 // ------------------------------------------------------------------ concepts
@@ -189,6 +239,15 @@ template <class I>
 concept erasable_index = radius_searchable<I> && requires(I& i, const I& ci, index_t id) {
   i.erase(id);
   { ci.is_live(id) } -> std::convertible_to<bool>;
+};
+
+// Optional: i.locality_order() -> span of all ids in an order where
+// consecutive ids are close (kd-tree: tree order), or an empty span. DBSCAN
+// runs its core-point queries in that order for cache reuse of the verified
+// rows; results never depend on it.
+template <class I>
+concept locality_ordered = radius_searchable<I> && requires(const I& i) {
+  { i.locality_order() } -> std::convertible_to<std::span<const index_t>>;
 };
 
 template <class P>

@@ -66,6 +66,8 @@ class kd_tree {
   index_t size() const noexcept { return f_.size; }
   feature_view features() const noexcept { return f_; }
   index_t projected_dimension() const noexcept { return k_; }
+  // Ids in tree order (leaf by leaf): neighbors in the tree are near in it.
+  std::span<const index_t> locality_order() const noexcept { return ids_; }
   const detail::projection& projection() const noexcept { return proj_; }
   bool is_live(index_t id) const noexcept {
     return live_[static_cast<std::size_t>(pos_of_[static_cast<std::size_t>(id)])] != 0;
@@ -115,6 +117,7 @@ class kd_tree {
           const index_t pos = nd.begin + t;
           if (!live_[static_cast<std::size_t>(pos)]) continue;
           const index_t j = ids_[static_cast<std::size_t>(pos)];
+          if (certainly_outside(f_.row_pointer(q), f_.row_pointer(j), f_.dim, eps2)) continue;
           const double d2 = canonical_squared_distance(f_, q, j);
           if (d2 <= eps2 && !sink(j, std::sqrt(d2))) return;
         }
@@ -250,6 +253,7 @@ struct kd_tree_policy {
 
 static_assert(check_radius_searchable<kd_tree>());
 static_assert(erasable_index<kd_tree>);
+static_assert(locality_ordered<kd_tree>);
 static_assert(check_index_policy<kd_tree_policy>());
 
 }  // namespace spectromine::index

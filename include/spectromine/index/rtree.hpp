@@ -106,6 +106,7 @@ class rtree {
     for (auto it = tree_.qbegin(bgi::intersects(box_type(lo, hi)) && bgi::satisfies(within));
          it != tree_.qend(); ++it) {
       const index_t j = it->second;
+      if (certainly_outside(f_.row_pointer(q), f_.row_pointer(j), f_.dim, eps2)) continue;
       const double d2 = canonical_squared_distance(f_, q, j);
       if (d2 <= eps2 && !sink(j, std::sqrt(d2))) return;
     }
