@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
   echo "Assembled by \`scripts/assemble_results.sh\` from \`benchmarks/results/*.md\`; each section"
   echo "names its machine, date, load and the exact commands that produced its numbers."
   echo "Peers (NumPy, scikit-learn, xraylarch, scikit-image, h5py/tifffile) were timed on the"
-  echo "same input in the same run. First session (2026-11-21): the 2-core machine was shared"
-  echo "with up to 8 concurrent builds, so absolute throughputs are pessimistic; ratios are"
-  echo "same-load comparisons. NumPy peers run before OpenBLAS was added to the setup used"
-  echo "Debian's reference BLAS (said in their sections)."
+  echo "same input in the same run. Both sessions (2026-11-21) shared the 2-core machine with"
+  echo "several concurrent builds, so most absolute throughputs are pessimistic (each section"
+  echo "gives its load); ratios are same-load comparisons, and the runs marked quiet had the"
+  echo "machine to themselves. NumPy uses OpenBLAS from session 2 on."
   echo
   for f in benchmarks/results/*.md; do
     echo
