@@ -53,10 +53,26 @@ def main():
         extra = ["--sites", sites]
     help_text = run(exe, ["cluster", "--help"], work).stdout
     variants = [["--threads", "1"], ["--threads", "2"], ["--threads", "2"], ["--threads", "0"]]
-    if "--tile" in help_text:
+    # Out-of-core (--tile) exists for the methods in TILED_METHODS; every
+    # other method must refuse it with a clear error and write nothing.
+    TILED_METHODS = {"voronoi"}
+    if "--tile" not in help_text:
+        print("note: cluster has no --tile yet; tiled determinism not checked")
+    elif method in TILED_METHODS:
         variants += [["--threads", "1", "--tile", "7"], ["--threads", "2", "--tile", "16"]]
     else:
-        print("note: cluster has no --tile yet; tiled determinism not checked")
+        out = os.path.join(work, "refused_tile")
+        r = subprocess.run([exe, "cluster", "--method", method, "--input", cube, "--energy", energy,
+                            "--out", out, "-q", "--tile", "7"] + extra,
+                           cwd=work, capture_output=True, text=True)
+        if r.returncode == 0 or not r.stderr.startswith("error: ") or "--tile" not in r.stderr:
+            print("FAIL: --tile with --method %s should be refused with an error naming --tile; "
+                  "exit %d, stderr %r" % (method, r.returncode, r.stderr))
+            return 1
+        if os.path.exists(out) and os.listdir(out):
+            print("FAIL: refused --tile run left files in %s: %s" % (out, os.listdir(out)))
+            return 1
+        print("ok: --tile refused for --method %s: %s" % (method, r.stderr.strip()))
 
     reference = None
     for i, v in enumerate(variants):
