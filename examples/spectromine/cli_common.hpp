@@ -5,8 +5,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -42,5 +44,20 @@ class stderr_progress {
   bool enabled_;
   std::chrono::steady_clock::time_point last_{};
 };
+
+// The shortest text that reads back as exactly `v` (for headers and logs).
+inline std::string number_text(double v) {
+  if (v == 0) v = 0.0;  // no "-0"
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+// OUT.npy -> OUT<suffix> in the same folder (the side files of an output).
+inline std::filesystem::path sibling(const std::filesystem::path& out, const std::string& suffix) {
+  std::filesystem::path p = out;
+  p.replace_filename(out.stem().string() + suffix);
+  return p;
+}
 
 }  // namespace spectromine::cli

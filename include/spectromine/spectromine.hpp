@@ -15,5 +15,6 @@
 #include "spectromine/core/energy.hpp"
 #include "spectromine/core/parallel.hpp"
 #include "spectromine/core/random.hpp"
+#include "spectromine/core/memory_size.hpp"
 #include "spectromine/io/atomic_file.hpp"
 #include "spectromine/io/text.hpp"

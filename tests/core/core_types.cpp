@@ -145,3 +145,25 @@ TEST_CASE("atomic_file: nothing appears until commit, the temporary is cleaned u
   CHECK_THROWS_AS(io::atomic_file(dir / "missing_folder" / "x.txt"), io_error);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("parse_memory_size: units, and errors naming component, parameter and value") {
+  CHECK(parse_memory_size("1000000", "c", "p") == 1000000u);
+  CHECK(parse_memory_size("512B", "c", "p") == 512u);
+  CHECK(parse_memory_size("64K", "c", "p") == 64u * 1024u);
+  CHECK(parse_memory_size("64KiB", "c", "p") == 64u * 1024u);
+  CHECK(parse_memory_size("256M", "c", "p") == 256u * 1024u * 1024u);
+  CHECK(parse_memory_size("1.5G", "c", "p") == std::size_t(3) * 512u * 1024u * 1024u);
+  CHECK(parse_memory_size("2T", "c", "p") == std::size_t(2) << 40);
+  for (const char* bad : {"", "M", "-1M", "+1M", " 1M", "1 M", "0", "0.1", "1X", "0x10", "inf",
+                          "nan", "1e30T", "12MB"}) {
+    CAPTURE(bad);
+    try {
+      (void)parse_memory_size(bad, "stitch", "--memory-budget");
+      FAIL("accepted");
+    } catch (const invalid_argument& e) {
+      const std::string what = e.what();
+      CHECK(what.rfind("stitch: --memory-budget ", 0) == 0);
+      CHECK(what.find(std::string("(got \"") + bad + "\")") != std::string::npos);
+    }
+  }
+}

@@ -59,26 +59,6 @@ struct align_command_options {
 
 namespace align_detail {
 
-inline std::string number(double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
-// ALIGNED.npy -> ALIGNED<suffix> next to it.
-inline std::filesystem::path sibling(const std::filesystem::path& out, const std::string& suffix) {
-  std::filesystem::path p = out;
-  p.replace_filename(out.stem().string() + suffix);
-  return p;
-}
-
-inline void write_text(io::atomic_file& file, const std::string& text) {
-  std::ofstream out(file.temp_path(), std::ios::binary);
-  if (!out) throw io_error(file.target(), "cannot open for writing");
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!out.flush()) throw io_error(file.target(), "write failed (disk full?)");
-}
-
 inline index_t nearest_band(const energy_grid& energy, double e) {
   index_t best = 0;
   for (index_t b = 1; b < static_cast<index_t>(energy.size()); ++b)
@@ -151,15 +131,15 @@ inline void run_align(const align_command_options& o, const global_options& g) {
   io::write_npy_cube(batch.add(o.out).temp_path(), aligned);
   std::string csv = "energy,dy,dx\n";  // exactly the columns of docs/CLI.md
   for (std::size_t b = 0; b < reg.shifts.size(); ++b)
-    csv += number(energy[b]) + "," + number(reg.shifts[b].dy) + "," + number(reg.shifts[b].dx) + "\n";
-  write_text(batch.add(sibling(o.out, ".shifts.csv")), csv);
+    csv += number_text(energy[b]) + "," + number_text(reg.shifts[b].dy) + "," + number_text(reg.shifts[b].dx) + "\n";
+  io::write_text(batch.add(sibling(o.out, ".shifts.csv")), csv);
   io::write_npy_mask(batch.add(sibling(o.out, ".valid.npy")).temp_path(), valid.view());
   if (eshift)
-    write_text(batch.add(sibling(o.out, ".energy_shift.txt")),
+    io::write_text(batch.add(sibling(o.out, ".energy_shift.txt")),
                "# energy shift of the mean spectrum against " + o.energy_reference +
-                   " (eV; corrected energy = E - shift)\nshift " + number(eshift->shift) +
-                   "\ncorrelation " + number(eshift->correlation) + "\ngrid_step " +
-                   number(eshift->grid_step) + "\n");
+                   " (eV; corrected energy = E - shift)\nshift " + number_text(eshift->shift) +
+                   "\ncorrelation " + number_text(eshift->correlation) + "\ngrid_step " +
+                   number_text(eshift->grid_step) + "\n");
   batch.commit();
 
   if (!g.quiet) {
@@ -182,7 +162,7 @@ inline void run_align(const align_command_options& o, const global_options& g) {
                  weakest, static_cast<long long>(weakest_band),
                  static_cast<long long>(valid_pixels), static_cast<long long>(valid.pixel_count()),
                  eshift ? ", energy shift " : "",
-                 eshift ? (number(eshift->shift) + " eV").c_str() : "");
+                 eshift ? (number_text(eshift->shift) + " eV").c_str() : "");
   }
 }
 

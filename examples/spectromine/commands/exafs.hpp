@@ -56,13 +56,6 @@ struct exafs_command_options {
 
 namespace detail {
 
-inline std::string format_number(double v) {
-  if (v == 0) v = 0.0;  // no "-0"
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
 // The spectrum to analyse: a two-column/XDI file, or one column of a CSV table.
 inline io::reference_spectrum load_exafs_input(const exafs_command_options& o) {
   const std::filesystem::path path(o.input);
@@ -131,11 +124,11 @@ inline void run_exafs(const exafs_command_options& o) {
   // Validate the transform before the (slower) background fit.
   require(std::isfinite(ft.kmin) && ft.kmin >= 0, "exafs", "--kmin", "must be >= 0", ft.kmin);
   require(std::isfinite(ft.kmax) && ft.kmax > ft.kmin, "exafs", "--kmax",
-          "must be > --kmin = " + format_number(ft.kmin), ft.kmax);
+          "must be > --kmin = " + number_text(ft.kmin), ft.kmax);
 
   const auto chik = exafs::autobk(spectrum.energy, spectrum.mu, bk);
   require(ft.kmin < chik.kmax, "exafs", "--kmin",
-          "must be below the data's last k = " + format_number(chik.kmax), ft.kmin);
+          "must be below the data's last k = " + number_text(chik.kmax), ft.kmin);
   const auto chir = exafs::xftf(chik.k, chik.chi, ft);
 
   std::error_code ec;
@@ -143,15 +136,15 @@ inline void run_exafs(const exafs_command_options& o) {
   std::filesystem::create_directories(dir, ec);
   if (!std::filesystem::is_directory(dir)) throw io_error(dir, "cannot create the output folder");
 
-  const std::string w = format_number(o.kweight);
+  const std::string w = number_text(o.kweight);
   std::string k_text = "k,chi,k^" + w + "*chi\n";
   for (std::size_t i = 0; i < chik.k.size(); ++i)
-    k_text += format_number(chik.k[i]) + "," + format_number(chik.chi[i]) + "," +
-              format_number(chik.chi[i] * std::pow(chik.k[i], o.kweight)) + "\n";
+    k_text += number_text(chik.k[i]) + "," + number_text(chik.chi[i]) + "," +
+              number_text(chik.chi[i] * std::pow(chik.k[i], o.kweight)) + "\n";
   std::string r_text = "r,chir_mag,chir_re,chir_im\n";
   for (std::size_t i = 0; i < chir.r.size(); ++i)
-    r_text += format_number(chir.r[i]) + "," + format_number(chir.mag[i]) + "," +
-              format_number(chir.re[i]) + "," + format_number(chir.im[i]) + "\n";
+    r_text += number_text(chir.r[i]) + "," + number_text(chir.mag[i]) + "," +
+              number_text(chir.re[i]) + "," + number_text(chir.im[i]) + "\n";
   nlohmann::json summary = {
       {"version", version_string},
       {"input", o.input},
@@ -180,16 +173,9 @@ inline void run_exafs(const exafs_command_options& o) {
   const std::string j_text = summary.dump(2) + "\n";
 
   io::output_batch batch;
-  auto write = [&](const std::string& name, const std::string& text) {
-    auto& f = batch.add(dir / name);
-    std::ofstream out(f.temp_path(), std::ios::binary);
-    if (!out) throw io_error(f.target(), "cannot open for writing");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out.flush()) throw io_error(f.target(), "write failed (disk full?)");
-  };
-  write("chi_k.csv", k_text);
-  write("chi_r.csv", r_text);
-  write("exafs.json", j_text);
+  io::write_text(batch.add(dir / "chi_k.csv"), k_text);
+  io::write_text(batch.add(dir / "chi_r.csv"), r_text);
+  io::write_text(batch.add(dir / "exafs.json"), j_text);
   batch.commit();
 }
 

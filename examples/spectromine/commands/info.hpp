@@ -29,6 +29,7 @@
 
 #include "cli_common.hpp"
 #include "spectromine/core/image.hpp"
+#include "spectromine/core/memory_size.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/io/json.hpp"
 #include "spectromine/io/load.hpp"
@@ -49,25 +50,6 @@ struct info_command_options {
 };
 
 namespace detail {
-
-// "64M", "1G", "512K", "1000000" -> bytes.
-inline std::size_t parse_bytes(const std::string& text, const char* option) {
-  std::size_t pos = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &pos);
-  } catch (...) {
-    throw_invalid("info", option, "must be a size such as 64M or 1G", text);
-  }
-  double unit = 1;
-  const std::string suffix = text.substr(pos);
-  if (suffix == "K" || suffix == "k") unit = 1024.0;
-  else if (suffix == "M" || suffix == "m") unit = 1024.0 * 1024;
-  else if (suffix == "G" || suffix == "g") unit = 1024.0 * 1024 * 1024;
-  else if (!suffix.empty()) throw_invalid("info", option, "must be a size such as 64M or 1G", text);
-  require(v > 0 && std::isfinite(v), "info", option, "must be > 0", text);
-  return static_cast<std::size_t>(v * unit);
-}
 
 inline nlohmann::ordered_json json_number(double v) {
   return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
@@ -141,7 +123,7 @@ inline nlohmann::ordered_json run_info(const info_command_options& o, const glob
   io::cube_statistics stats;
   stderr_progress progress(global);
   io::for_each_row_band<float>(
-      path, source, detail::parse_bytes(o.band_memory, "--band-memory"),
+      path, source, parse_memory_size(o.band_memory, "info", "--band-memory"),
       [&](const cube<float>& band, index_t row0) {
         io::accumulate_statistics(stats, band.view());  // row by row: independent of the band size
         if (want_png)

@@ -24,12 +24,11 @@
 #include <CLI/CLI.hpp>
 
 #include <cctype>
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,29 +63,29 @@ struct normalize_command_options {
 
 namespace detail {
 
-inline std::string number_text(double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
 inline bool is_cube_path(const std::filesystem::path& p) {
   std::string ext = p.extension().string();
   for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return ext == ".npy" || ext == ".tif" || ext == ".tiff" || ext == ".h5" || ext == ".hdf5";
 }
 
-inline pre_edge_options edge_options_from(const normalize_command_options& o) {
-  pre_edge_options edge;
-  edge.e0 = o.e0;
+// --e0, --pre A B and --post C D onto pre_edge or MBACK options (same names).
+template <class Options>
+void set_edge_windows(Options& w, const normalize_command_options& o) {
+  w.e0 = o.e0;
   if (!o.pre.empty()) {
-    edge.pre1 = o.pre[0];
-    edge.pre2 = o.pre[1];
+    w.pre1 = o.pre[0];
+    w.pre2 = o.pre[1];
   }
   if (!o.post.empty()) {
-    edge.norm1 = o.post[0];
-    edge.norm2 = o.post[1];
+    w.norm1 = o.post[0];
+    w.norm2 = o.post[1];
   }
+}
+
+inline pre_edge_options edge_options_from(const normalize_command_options& o) {
+  pre_edge_options edge;
+  set_edge_windows(edge, o);
   require(o.post_order == 1 || o.post_order == 2, "normalize", "--post-order", "must be 1 or 2",
           o.post_order);
   edge.nnorm = o.post_order;
@@ -114,40 +113,32 @@ inline void check_method(const normalize_command_options& o) {
 
 inline mback_options mback_options_from(const normalize_command_options& o) {
   mback_options m;
-  m.e0 = o.e0;
-  if (!o.pre.empty()) {
-    m.pre1 = o.pre[0];
-    m.pre2 = o.pre[1];
-  }
-  if (!o.post.empty()) {
-    m.norm1 = o.post[0];
-    m.norm2 = o.post[1];
-  }
+  set_edge_windows(m, o);
   m.order = o.mback_order;
   return m;
+}
+
+// A spectrum file's output: `# header` lines, then columns energy norm flat.
+inline void write_spectrum_columns(const std::filesystem::path& path, const std::string& header,
+                                   std::span<const double> energy, std::span<const double> norm,
+                                   std::span<const double> flat) {
+  std::string text = header;
+  for (std::size_t i = 0; i < energy.size(); ++i)
+    text += number_text(energy[i]) + " " + number_text(norm[i]) + " " + number_text(flat[i]) + "\n";
+  io::write_text_file(path, text);
 }
 
 #if defined(SPECTROMINE_HAS_XRAYLIB)
 inline void mback_spectrum_file(const normalize_command_options& o) {
   const auto s = io::read_reference_spectrum(o.input);
   const auto r = mback(s.energy, s.mu, atomic_number(o.element), mback_options_from(o));
-  std::string text = "# spectromine normalize --method mback --element " + o.element + " " +
-                     o.input + "\n# e0=" + number_text(r.e0) + " pre1=" + number_text(r.pre1) +
-                     " pre2=" + number_text(r.pre2) + " norm1=" + number_text(r.norm1) +
-                     " norm2=" + number_text(r.norm2) + " order=" + std::to_string(o.mback_order) +
-                     " scale=" + number_text(r.scale) + "\n# edge_step=" + number_text(r.edge_step) +
-                     "\n# flat = norm (MBACK)\n# energy norm flat\n";
-  for (std::size_t i = 0; i < s.energy.size(); ++i)
-    text += number_text(s.energy[i]) + " " + number_text(r.norm[i]) + " " +
-            number_text(r.norm[i]) + "\n";
-  io::atomic_file file(o.out);
-  {
-    std::ofstream out(file.temp_path(), std::ios::binary);
-    if (!out) throw io_error(file.target(), "cannot open for writing");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out.flush()) throw io_error(file.target(), "write failed (disk full?)");
-  }
-  file.commit();
+  const std::string header =
+      "# spectromine normalize --method mback --element " + o.element + " " + o.input +
+      "\n# e0=" + number_text(r.e0) + " pre1=" + number_text(r.pre1) + " pre2=" +
+      number_text(r.pre2) + " norm1=" + number_text(r.norm1) + " norm2=" + number_text(r.norm2) +
+      " order=" + std::to_string(o.mback_order) + " scale=" + number_text(r.scale) +
+      "\n# edge_step=" + number_text(r.edge_step) + "\n# flat = norm (MBACK)\n# energy norm flat\n";
+  write_spectrum_columns(o.out, header, s.energy, r.norm, r.norm);
 }
 #endif
 
@@ -160,23 +151,22 @@ inline void normalize_spectrum_file(const normalize_command_options& o) {
 #endif
   const auto s = io::read_reference_spectrum(o.input);
   const auto r = pre_edge(s.energy, s.mu, edge_options_from(o));
-  std::string text = "# spectromine normalize " + o.input + "\n# e0=" + number_text(r.e0) +
-                     " pre1=" + number_text(r.windows.pre1) + " pre2=" +
-                     number_text(r.windows.pre2) + " norm1=" + number_text(r.windows.norm1) +
-                     " norm2=" + number_text(r.windows.norm2) +
-                     " nnorm=" + std::to_string(r.windows.nnorm) + "\n# edge_step=" +
-                     number_text(r.edge_step) + "\n# energy norm flat\n";
-  for (std::size_t i = 0; i < s.energy.size(); ++i)
-    text += number_text(s.energy[i]) + " " + number_text(r.norm[i]) + " " +
-            number_text(r.flat[i]) + "\n";
-  io::atomic_file file(o.out);
-  {
-    std::ofstream out(file.temp_path(), std::ios::binary);
-    if (!out) throw io_error(file.target(), "cannot open for writing");
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out.flush()) throw io_error(file.target(), "write failed (disk full?)");
-  }
-  file.commit();
+  const std::string header =
+      "# spectromine normalize " + o.input + "\n# e0=" + number_text(r.e0) + " pre1=" +
+      number_text(r.windows.pre1) + " pre2=" + number_text(r.windows.pre2) + " norm1=" +
+      number_text(r.windows.norm1) + " norm2=" + number_text(r.windows.norm2) +
+      " nnorm=" + std::to_string(r.windows.nnorm) + "\n# edge_step=" + number_text(r.edge_step) +
+      "\n# energy norm flat\n";
+  write_spectrum_columns(o.out, header, s.energy, r.norm, r.flat);
+}
+
+// The normalized cube and, with --mask-out, its valid pixels: both or neither.
+inline void write_cube_outputs(const normalize_command_options& o, const cube<float>& data,
+                               const pixel_mask& valid) {
+  io::output_batch batch;
+  io::write_npy_cube(batch.add(o.out).temp_path(), data);
+  if (!o.mask_out.empty()) io::write_npy_mask(batch.add(o.mask_out).temp_path(), valid.view());
+  batch.commit();
 }
 
 inline void normalize_cube_file(const normalize_command_options& o, const global_options& g) {
@@ -229,8 +219,7 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
     const auto mrep = mback_cube(data.view(), energy, f2, mo, data.view(),
                                  mask.pixel_count() > 0 ? mask_view(mask.view()) : mask_view{},
                                  progress);
-    io::write_npy_cube(o.out, data);
-    if (!o.mask_out.empty()) io::write_npy_mask(o.mask_out, mrep.valid.view());
+    write_cube_outputs(o, data, mrep.valid);
     if (!g.quiet)
       std::fprintf(stderr,
                    "normalize (mback, %s): e0 %.4f eV, %lld pixels: %lld normalized, %lld masked "
@@ -246,8 +235,7 @@ inline void normalize_cube_file(const normalize_command_options& o, const global
   const auto rep = normalize_cube(data.view(), energy, options, data.view(),
                                   mask.pixel_count() > 0 ? mask_view(mask.view()) : mask_view{},
                                   progress);
-  io::write_npy_cube(o.out, data);
-  if (!o.mask_out.empty()) io::write_npy_mask(o.mask_out, rep.valid.view());
+  write_cube_outputs(o, data, rep.valid);
   if (!g.quiet)
     std::fprintf(stderr,
                  "normalize: e0 %s, %lld pixels: %lld normalized, %lld masked (mask %s), "

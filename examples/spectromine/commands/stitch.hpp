@@ -31,6 +31,7 @@
 #include "cli_common.hpp"
 #include "spectromine/align/stitch.hpp"
 #include "spectromine/align/stitch_io.hpp"
+#include "spectromine/core/memory_size.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/io/atomic_file.hpp"
 #include "spectromine/io/load.hpp"
@@ -51,35 +52,6 @@ struct stitch_command_options {
 };
 
 namespace stitch_detail {
-
-inline std::string number(double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
-// "256M", "2G", "512k", "1000000" -> bytes.
-inline std::size_t parse_bytes(const std::string& text) {
-  double value = 0;
-  std::size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  const auto r = std::from_chars(text.data(), text.data() + i, value);
-  double scale = 1;
-  const std::string suffix = text.substr(i);
-  if (suffix == "k" || suffix == "K") scale = 1024.0;
-  else if (suffix == "m" || suffix == "M") scale = 1024.0 * 1024.0;
-  else if (suffix == "g" || suffix == "G") scale = 1024.0 * 1024.0 * 1024.0;
-  else if (!suffix.empty()) value = -1;
-  require(r.ec == std::errc() && i > 0 && value > 0, "stitch", "--memory-budget",
-          "must be a size such as 256M or 2G", text);
-  return static_cast<std::size_t>(value * scale);
-}
-
-inline std::filesystem::path sibling(const std::filesystem::path& out, const std::string& suffix) {
-  std::filesystem::path p = out;
-  p.replace_filename(out.stem().string() + suffix);
-  return p;
-}
 
 inline void run_stitch(const stitch_command_options& o, const global_options& g) {
   io::cube_source_options source;
@@ -103,7 +75,7 @@ inline void run_stitch(const stitch_command_options& o, const global_options& g)
   align::stitch_options options;
   options.min_overlap = o.min_overlap;
   options.max_correction = o.max_correction;
-  options.memory_budget = parse_bytes(o.memory_budget);
+  options.memory_budget = parse_memory_size(o.memory_budget, "stitch", "--memory-budget");
   options.threads = g.threads;
   options.registration.threads = g.threads;
   require(o.blend == "feather" || o.blend == "first", "stitch", "--blend",
@@ -131,13 +103,7 @@ inline void run_stitch(const stitch_command_options& o, const global_options& g)
     csv += entries[i].path.string() + "," + std::to_string(nominal[i].row0) + "," +
            std::to_string(nominal[i].col0) + "," + std::to_string(plan.placements[i].row0) + "," +
            std::to_string(plan.placements[i].col0) + "\n";
-  {
-    auto& file = batch.add(sibling(o.out, ".placement.csv"));
-    std::ofstream out(file.temp_path(), std::ios::binary);
-    if (!out) throw io_error(file.target(), "cannot open for writing");
-    out << csv;
-    if (!out.flush()) throw io_error(file.target(), "write failed (disk full?)");
-  }
+  io::write_text(batch.add(sibling(o.out, ".placement.csv")), csv);
   const pixel_mask covered = align::stitch_coverage(plan, shapes);
   io::write_npy_mask(batch.add(sibling(o.out, ".valid.npy")).temp_path(), covered.view());
   batch.commit();
@@ -150,7 +116,7 @@ inline void run_stitch(const stitch_command_options& o, const global_options& g)
                  "placement residual %s px\n",
                  fields.size(), plan.pairs.size(), static_cast<long long>(plan.shape.rows),
                  static_cast<long long>(plan.shape.cols), static_cast<long long>(plan.bands),
-                 number(worst).c_str());
+                 number_text(worst).c_str());
   }
 }
 

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
-#include <deque>
 
 #include "spectromine/error.hpp"
 
@@ -91,5 +93,21 @@ class output_batch {
  private:
   std::deque<atomic_file> files_;  // deque: add() references stay valid
 };
+
+// Writes `text` as the whole content of the file's temporary; the caller
+// commits (alone, or with the rest of an output_batch).
+inline void write_text(const atomic_file& file, std::string_view text) {
+  std::ofstream out(file.temp_path(), std::ios::binary);
+  if (!out) throw io_error(file.target(), "cannot open for writing");
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out.flush()) throw io_error(file.target(), "write failed (disk full?)");
+}
+
+// One text file, whole or not at all.
+inline void write_text_file(const std::filesystem::path& path, std::string_view text) {
+  atomic_file out(path);
+  write_text(out, text);
+  out.commit();
+}
 
 }  // namespace spectromine::io

@@ -130,14 +130,7 @@ inline void write_spectra_csv(const std::filesystem::path& path, std::span<const
     }
     text += '\n';
   }
-  atomic_file out(path);
-  {
-    std::ofstream f(out.temp_path(), std::ios::binary);
-    if (!f) throw io_error(path, "cannot open for writing");
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!f.flush()) throw io_error(path, "write failed (disk full?)");
-  }
-  out.commit();
+  write_text_file(path, text);
 }
 
 // The same with cluster numbers 1..K as names.

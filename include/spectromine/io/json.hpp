@@ -29,15 +29,7 @@ std::string to_json_text(const Json& document, int indent = 2) {
 template <class Json = nlohmann::json>
   requires nlohmann::detail::is_basic_json<Json>::value
 void write_json(const std::filesystem::path& path, const Json& document, int indent = 2) {
-  const std::string text = to_json_text(document, indent) + "\n";
-  atomic_file out(path);
-  {
-    std::ofstream f(out.temp_path(), std::ios::binary);
-    if (!f) throw io_error(path, "cannot open for writing");
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!f.flush()) throw io_error(path, "write failed (disk full?)");
-  }
-  out.commit();
+  write_text_file(path, to_json_text(document, indent) + "\n");
 }
 
 inline nlohmann::json read_json(const std::filesystem::path& path) {

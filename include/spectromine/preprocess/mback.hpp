@@ -392,26 +392,14 @@ mback_cube_report mback_cube(cube_view<InT> input, std::span<const double> energ
   const cube_view<const T> in = input;
   static_assert(check_progress_observer<Progress>());
   constexpr const char* c = "mback_cube";
-  validate_energy_grid(energy, c, in.bands());
-  require(out.shape() == in.shape(), c, "out shape", "must equal the input shape",
-          out.pixel_count());
-  require(out.bands() == in.bands(), c, "out bands", "must equal the input bands", out.bands());
-  const bool use_mask = mask.pixel_count() > 0;
-  if (use_mask)
-    require(mask.shape() == in.shape(), c, "mask shape", "must equal the cube's image shape",
-            mask.pixel_count());
+  const bool use_mask = detail::check_cube_arguments(in, energy, out, mask, c);
   mback_cube_report report;
   report.pixels = in.pixel_count();
   report.valid = pixel_mask(in.shape(), 0);
   if (options.keep_edge_step) report.edge_step = image<float>(in.shape(), 0.0f);
   if (in.pixel_count() == 0) return report;
-  double e0 = 0;
-  if (options.edge.e0) {
-    e0 = *options.edge.e0;
-  } else {
-    e0 = find_e0(energy, detail::mean_finite_spectrum(in, mask, options.threads));
-    report.e0_from_mean = true;
-  }
+  const double e0 = detail::shared_cube_e0(in, energy, options.edge.e0, mask, options.threads,
+                                           report.e0_from_mean);
   const mback_plan plan = make_mback_plan(energy, f2, e0, options.edge);
   report.e0 = plan.e0;
   const index_t n = in.pixel_count(), bands = in.bands();

@@ -523,6 +523,34 @@ std::vector<double> mean_finite_spectrum(cube_view<const T> in, mask_view mask, 
   return mean;
 }
 
+// The checks every whole-cube normalizer makes of its arguments: energy grid,
+// an output of the input's shape and bands, a mask of the image's shape (or
+// empty). Returns whether a mask is in use.
+template <class T, class U>
+bool check_cube_arguments(cube_view<const T> in, std::span<const double> energy,
+                          cube_view<U> out, mask_view mask, const char* component) {
+  validate_energy_grid(energy, component, in.bands());
+  require(out.shape() == in.shape(), component, "out shape", "must equal the input shape",
+          out.pixel_count());
+  require(out.bands() == in.bands(), component, "out bands", "must equal the input bands",
+          out.bands());
+  const bool use_mask = mask.pixel_count() > 0;
+  if (use_mask)
+    require(mask.shape() == in.shape(), component, "mask shape",
+            "must equal the cube's image shape", mask.pixel_count());
+  return use_mask;
+}
+
+// One e0 for the field of view: the caller's, else find_e0 of the mean
+// spectrum of the unmasked finite pixels. `from_mean` says which.
+template <class T>
+double shared_cube_e0(cube_view<const T> in, std::span<const double> energy,
+                      std::optional<double> given, mask_view mask, int threads, bool& from_mean) {
+  from_mean = !given;
+  if (given) return *given;
+  return find_e0(energy, mean_finite_spectrum(in, mask, threads));
+}
+
 // acc[q][k] = sum_j w[j * 8 + k] * src[q][j] for G pixels at once. GCC/Clang
 // vector extensions make the 8 lanes one (float) or two (double) AVX
 // registers: a guaranteed SIMD form that stays deterministic (no reordering
@@ -735,14 +763,7 @@ normalize_cube_report normalize_cube(cube_view<InT> input, std::span<const doubl
   const cube_view<const T> in = input;
   static_assert(check_progress_observer<Progress>());
   constexpr const char* c = "normalize_cube";
-  validate_energy_grid(energy, c, in.bands());
-  require(out.shape() == in.shape(), c, "out shape", "must equal the input shape",
-          out.pixel_count());
-  require(out.bands() == in.bands(), c, "out bands", "must equal the input bands", out.bands());
-  const bool use_mask = mask.pixel_count() > 0;
-  if (use_mask)
-    require(mask.shape() == in.shape(), c, "mask shape", "must equal the cube's image shape",
-            mask.pixel_count());
+  const bool use_mask = detail::check_cube_arguments(in, energy, out, mask, c);
 
   normalize_cube_report report;
   report.pixels = in.pixel_count();
@@ -790,14 +811,8 @@ normalize_cube_report normalize_cube(cube_view<InT> input, std::span<const doubl
   std::vector<std::int32_t> plan_of;  // per_pixel: plan index per pixel, -1 = no e0
   const bool per_pixel = options.e0_source == cube_e0::per_pixel;
   if (!per_pixel) {
-    double e0 = 0;
-    if (options.edge.e0) {
-      e0 = *options.edge.e0;
-    } else {
-      const auto mean = detail::mean_finite_spectrum(in, mask, options.threads);
-      e0 = find_e0(energy, mean);
-      report.e0_from_mean = true;
-    }
+    const double e0 = detail::shared_cube_e0(in, energy, options.edge.e0, mask, options.threads,
+                                             report.e0_from_mean);
     const pre_edge_plan plan = make_pre_edge_plan(energy, e0, options.edge);
     report.windows = plan.windows;
     plans.push_back(prepare(plan));
