@@ -309,6 +309,40 @@ def missing_sites(ctx):
 
 
 @case
+def empty_site_set(ctx):
+    """A SITES.csv holding no site (only the energy column, or an unnamed
+    column) is refused by `cluster --method voronoi`, in memory and tiled, and
+    `sites` refuses a reference folder without references."""
+    require_voronoi(ctx)
+    c, e = default_inputs(ctx)
+    out = ctx.path("out")
+    grid = "".join("%.6f\n" % x for x in ctx.energy)
+    files = {
+        "energy_only.csv": "energy\n" + grid,
+        "unnamed_column.csv": "energy,\n" + "".join("%.6f,%d\n" % (x, i % 2)
+                                                    for i, x in enumerate(ctx.energy)),
+        "header_only.csv": "energy,a\n",
+    }
+    tiled = "--tile" in ctx.run(["cluster", "--help"]).stdout
+    for name, text in files.items():
+        p = ctx.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        expect_error(cluster(ctx, c, e, out, "--method", "voronoi", "--sites", p, "--threads", "1"),
+                     out, "voronoi with %s" % name, contains=name)
+        if tiled:
+            expect_error(cluster(ctx, c, e, out, "--method", "voronoi", "--sites", p, "--threads", "1",
+                                 "--tile", "8"), out, "tiled voronoi with %s" % name, contains=name)
+    empty_refs = ctx.path("no_references")
+    os.makedirs(empty_refs)
+    sites_out = ctx.path("sites_out.csv")
+    r = ctx.run(["sites", "--refs", empty_refs, "--energy", e, "--out", sites_out, "-q"])
+    expect_error(r, None, "sites from an empty reference folder")
+    if os.path.exists(sites_out):
+        raise Failure("sites from an empty reference folder wrote " + sites_out)
+
+
+@case
 def negative_counts(ctx):
     c, e = default_inputs(ctx, -ctx.cube)
     out = ctx.path("out")
