@@ -14,7 +14,7 @@ packages=(
   libcli11-dev doctest-dev libbenchmark-dev
   # API reference (docs/Doxyfile, ctest packaging_doxygen)
   doxygen
-  # fuzzers and sanitizer builds (scripts/fuzz.sh, scripts/sanitize.sh)
+  # fuzzers and sanitizer builds (scripts/fuzz.sh, scripts/test-sanitizers.sh)
   clang-14 libclang-rt-14-dev llvm-14
   # peers timed by the benchmark scripts
   # OpenBLAS so the NumPy peers run at full speed (reference BLAS would flatter us)
