@@ -5,7 +5,9 @@ Same input, same run, whole process against whole process:
   - spectromine: `bench_voronoi label` (read the .npy cube, label every pixel
     with the pruned exact kernel, write labels .npy);
   - NumPy: a separate `python3 voronoi_numpy.py --peer ...` process (start
-    Python, import NumPy, np.load the cube, standardize pixels and sites in
+    Python, import NumPy, np.load the cube (memory-mapped like ours with
+    --read mmap, the default; both copy it into memory with --read copy),
+    standardize pixels and sites in
     float32, one GEMM per chunk of pixels, argmax, np.save the labels).
 Wall time and CPU time (user + sys) of each process are measured here; the
 ratios are printed as JSON. On a shared machine the wall-time ratio depends on
@@ -19,6 +21,7 @@ spectromine, the float64 argmax decides (spectromine is exact by design).
 Usage:
   /usr/bin/python3 benchmarks/peers/voronoi_numpy.py --bench BUILD/benchmarks/voronoi/bench_voronoi \
       --sites SITES.csv [--pixels 1000000] [--threads 2] [--workdir /tmp/voronoi_peer]
+      [--read mmap|copy]
 """
 import argparse
 import json
@@ -48,7 +51,9 @@ def peer(args):
     """The NumPy labelling, run as its own process."""
     _, sites, _ = load_sites(args.sites)
     z = standardize(sites).astype(np.float32)
-    cube = np.load(args.cube)
+    # --read mmap (default): map the file, like bench_voronoi's default (both
+    # processes then read the page cache without a full copy); copy: np.load.
+    cube = np.load(args.cube, mmap_mode="r" if args.read == "mmap" else None)
     h, w, e = cube.shape
     x = cube.reshape(-1, e)
     labels = np.empty(x.shape[0], dtype=np.int32)
@@ -103,6 +108,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workdir", default="/tmp/voronoi_peer")
+    ap.add_argument("--read", choices=["mmap", "copy"], default="mmap",
+                    help="how BOTH processes read the cube: mapped (default) or copied into memory")
     args = ap.parse_args()
     if args.peer:
         peer(args)
@@ -116,9 +123,9 @@ def main():
     peer_out = os.path.join(args.workdir, "labels_numpy.npy")
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     ours_cmd = [args.bench, "label", "--sites", args.sites, "--cube", cube, "--out", ours_out,
-                "--threads", str(args.threads)]
+                "--threads", str(args.threads), "--read", args.read]
     peer_cmd = [sys.executable, os.path.abspath(__file__), "--peer", "--sites", args.sites,
-                "--cube", cube, "--out", peer_out]
+                "--cube", cube, "--out", peer_out, "--read", args.read]
     ours, theirs, ours_cpu, theirs_cpu, report = [], [], [], [], None
     for _ in range(args.repeat):  # interleaved, best of N (the machine is shared)
         w, out, c = timed(ours_cmd)
@@ -141,6 +148,7 @@ def main():
         "sites": int(sites.shape[0]),
         "bands": int(sites.shape[1]),
         "threads": args.threads,
+        "read": args.read,
         "spectromine_seconds_best": min(ours),
         "numpy_seconds_best": min(theirs),
         "spectromine_seconds_all": ours,

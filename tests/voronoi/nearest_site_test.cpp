@@ -355,3 +355,60 @@ TEST_CASE("nearest_site: duplicates, exact ties and odd shapes on every dispatch
   MESSAGE(checked_labels << " labels checked, " << total_rechecked << " float-pass near-ties settled in double");
   CHECK(total_rechecked > 0);
 }
+
+// The pruning margin is proportional to |x_c|, |b| and rho_x (and only a
+// ~1e-12 term to |x|): a large offset under a small signal stresses exactly
+// the terms that were folded away (the float centring). Pixels: near-ties
+// (midpoints of two standardized sites nudged by 1e-7 .. 1e-4), noisy
+// mixtures and exact site copies, at offsets up to 1e4 times the signal.
+// Every label of every pruned dispatch path must equal the double definition
+// on the float values.
+TEST_CASE("nearest_site: pruning margin under large offsets and near-ties") {
+  const auto sites = voronoi_test::synthetic_sites(257, 178, 31);
+  const voronoi_test::naive_reference ref(sites);
+  const auto E = sites.bands();
+  const sm::image_shape shape{16, 40};
+  sm::cube<double> cube(shape, E);
+  auto v = sm::mutable_view_of(cube);
+  auto eng = sm::make_engine(32);
+  boost::random::uniform_int_distribution<int> pick(0, static_cast<int>(sites.size()) - 1);
+  boost::random::uniform_real_distribution<double> u01(0.0, 1.0);
+  boost::random::normal_distribution<double> gauss(0.0, 1.0);
+  const double offsets[] = {0.0, 1.0, 1e2, 1e4};
+  for (sm::index_t p = 0; p < shape.pixels(); ++p) {
+    const int a = pick(eng), b = pick(eng);
+    std::vector<double> za, zb;
+    voronoi_test::standardize(std::span<const double>(sites.spectra[static_cast<std::size_t>(a)]), za);
+    voronoi_test::standardize(std::span<const double>(sites.spectra[static_cast<std::size_t>(b)]), zb);
+    const double offset = offsets[p % 4], scale = 1.0 / (1 + 10 * static_cast<double>((p / 4) % 3));
+    const double eps = std::pow(10.0, -7.0 + 3.0 * u01(eng));
+    for (sm::index_t i = 0; i < E; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      double y;
+      switch ((p / 12) % 3) {
+        case 0: y = 0.5 * (za[k] + zb[k]) + eps * (za[k] - zb[k]); break;
+        case 1: y = 0.4 * za[k] + 0.6 * zb[k] + 0.003 * gauss(eng); break;
+        default: y = za[k];
+      }
+      v.spectrum(p)[k] = scale * y + offset;
+    }
+  }
+  const auto cube_f = cast_cube<float>(cube);
+  const auto expect_d = naive_labels(ref, cube);
+  const auto expect_f = naive_labels(ref, cube_f);
+  for (auto level : levels())
+    for (int components : {8, 12, 16, 20}) {
+      sp::nearest_site_options o;
+      o.simd = level;
+      o.strategy = sp::nearest_site_strategy::pruned;
+      o.components = components;
+      o.threads = 1;
+      const sp::nearest_site_index index(sites, o);
+      CAPTURE(sp::to_string(level));
+      CAPTURE(components);
+      sp::labelling_statistics st;
+      CHECK(mismatches(index, cube_f, expect_f, &st) == 0);
+      CHECK(st.evaluated_fraction() < 1.0);
+      CHECK(mismatches(index, cube, expect_d) == 0);
+    }
+}

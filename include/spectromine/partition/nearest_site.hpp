@@ -32,9 +32,28 @@
 // longest rounding chain is n -- n <= Ep, computed in pack() for the
 // kernel's own summation order -- plus the rounding of the site (and of a
 // double pixel) to float, plus the Sum(z_s) ~ 1e-16 term; the factor 2 also
-// covers the double-precision reference's own rounding). The pruning bound carries its own rigorous margin
-// (4 sqrt(k) + 4)(gamma_{Ep+k} + 4u) |x|_2 for the float projection and
-// residual. A site is skipped only when its bound plus margin is below the
+// covers the double-precision reference's own rounding).
+//
+// The pruning margin. With V_f, a_s the float basis and coefficients the
+// kernel uses, e_s = z_s - V_f a_s (double; rho_s >= |e_s|, eps_s =
+// |V_f^T e_s| ~ 1e-7), x = x_c + m 1 + d (x_c the float-centred pixel, m the
+// float mean, |d| <= u |x_c| the centring rounding), b the float projection
+// and B = V_f^T x_c exactly, R = |x_c - V_f b|:
+//   z_s . x = a_s . b + a_s . (B - b) + e_s . (x_c - V_f b) + (V_f^T e_s) . b
+//             + m Sum(z_s) + z_s . d
+//          <= a_s . b + rho_s R + eps |b| + alpha nu sqrt(k) gamma_nb |x_c|
+//             + u |x_c| + |m| sigma   (+ u |x| for a double pixel rounded to float),
+// (alpha >= |a_s|, nu >= column norms of V_f, sigma >= |Sum z_s|, gamma_nb of
+// the projection's rounding chain E / 8 + 13). The float bound ub_s = a_s . b
+// + rho_s R_f differs from a_s . b + rho_s R by at most gamma_{k+2} alpha |b|
+// (approximation) + rho_max (gamma_{k+2} (|x_c| + nu sqrt(k) |b|) +
+// gamma_q R_f) (residual and its norm) + gamma_2 (alpha |b| + rho_max R_f).
+// So per pixel margin = m_xc |x_c| + m_b |b| + m_r R_f + m_x |x| (pack()
+// computes the four factors, 1% inflated). It scales with the centred pixel
+// and the projection chain, not with |x| times the whole E + k chain as the
+// session-2 margin did: at 1,279 sites that cut the exactly scored sites
+// from 2.85% to 0.27% (benchmarks/results/voronoi.md).
+// A site is skipped only when its bound plus margin is below the
 // seed's exact score minus delta; the winner is accepted only when every
 // other evaluated score is more than 2 delta below it. Otherwise the
 // near-tied candidates (or, for pixels that are non-finite, constant in
@@ -495,21 +514,67 @@ class nearest_site_index {
       }
     coef_.resize(static_cast<std::size_t>(panels * k_ * W));
     rho_.resize(static_cast<std::size_t>(panels * W));
+    // The pruning margin (header comment, "the pruning margin"): every
+    // quantity below is of the float data the kernel really uses (V_f =
+    // basis, a_s = float coefficients), computed in double, then inflated.
+    Eigen::MatrixXd Vf(E_, k_);
+    for (index_t i = 0; i < E_; ++i)
+      for (index_t j = 0; j < k_; ++j) Vf(i, j) = static_cast<double>(basis_.data[j * Ep_ + i]);
+    double alpha_max = 0, rho_max = 0, eps_max = 0, sigma_max = 0, nu = 0;
+    for (index_t j = 0; j < k_; ++j) nu = std::max(nu, Vf.col(j).norm());
+    Eigen::VectorXd a(k_), e(E_);
     for (index_t s = 0; s < S_; ++s) {
-      for (index_t j = 0; j < k_; ++j)
-        coef_.data[(s / W) * k_ * W + j * W + s % W] = static_cast<float>(A(s, j));
-      const double rho = (Z.row(s) - A.row(s) * V.transpose()).norm();
+      for (index_t j = 0; j < k_; ++j) {
+        const float af = static_cast<float>(A(s, j));
+        coef_.data[(s / W) * k_ * W + j * W + s % W] = af;
+        a(j) = static_cast<double>(af);
+      }
+      e = Z.row(s).transpose() - Vf * a;  // z_s = V_f a_s + e_s exactly (up to double rounding)
+      const double rho = e.norm() * (1 + 1e-12);
       float rf = static_cast<float>(rho);
       if (static_cast<double>(rf) < rho) rf = std::nextafter(rf, 2.0f);
       rho_.data[s] = rf;
+      alpha_max = std::max(alpha_max, a.norm());
+      rho_max = std::max(rho_max, static_cast<double>(rf));
+      eps_max = std::max(eps_max, (Vf.transpose() * e).norm());
+      sigma_max = std::max(sigma_max, std::abs(Z.row(s).sum()));
     }
     packed_.basis_t = basis_t_.data;
     packed_.basis = basis_.data;
     packed_.coef_panels = coef_.data;
     packed_.rho = rho_.data;
     const double sk = std::sqrt(static_cast<double>(k_));
-    packed_.margin_factor = static_cast<float>(
-        1.01 * (4 * sk + 4) * (detail::gamma_f(static_cast<double>(Ep_ + k_)) + 4 * u));
+    const double eps_d = std::ldexp(1.0, -52) * static_cast<double>(E_ + k_);  // double-side rounding
+    alpha_max = alpha_max * (1 + 1e-12) + eps_d;
+    nu = nu * (1 + 1e-12) + eps_d;
+    eps_max = eps_max * (1 + 1e-9) + eps_d;
+    sigma_max += eps_d;
+    // Rounding chains of the kernel (detail/nearest_site_kernels.hpp), +2
+    // each for the product and the case without FMA contraction: projection
+    // (8 interleaved accumulators in the fixed-k path, sequential otherwise),
+    // residual (k products), its squared norm (Ep / W lanes + log2 W tree),
+    // pass-1 approximation (k products).
+    const bool fixed_k = W >= 8 && (k_ == 8 || k_ == 12 || k_ == 16);
+    const double n_b = fixed_k ? static_cast<double>(E_ / detail::projection_accumulators +
+                                                     detail::projection_accumulators + 3 + 2)
+                               : static_cast<double>(E_ + 2);
+    const double g_b = detail::gamma_f(n_b), g_k = detail::gamma_f(static_cast<double>(k_ + 2)),
+                 g_2 = detail::gamma_f(2),
+                 g_q = detail::gamma_f(static_cast<double>(Ep_ / W + std::log2(W) + 5));
+    const double slack = 1.01;  // the float evaluation of the margin, |x_c|, |b|
+    auto up = [](double v) {
+      float f = static_cast<float>(v);
+      if (static_cast<double>(f) < v) f = std::nextafter(f, 1.0f);
+      return f;
+    };
+    packed_.margin_xc = up(slack * (u / ((1 - u) * (1 - u)) + alpha_max * nu * sk * g_b + rho_max * g_k));
+    packed_.margin_b =
+        up(slack * (eps_max + rho_max * g_k * nu * sk + g_k * alpha_max + g_2 * alpha_max * 1.001));
+    packed_.margin_r = up(slack * (rho_max * g_q + g_2 * rho_max * 1.001));
+    // |x| terms: m Sum(z_s) twice (the float mean and the exact one), a
+    // double pixel's rounding to float (u |x|), the double reference's own
+    // rounding (1e-12).
+    packed_.margin_x = up(slack * (2.01 * sigma_max + u + 1e-12));
   }
 
   void init_scratch(detail::kernel_scratch& sc) const {
@@ -518,8 +583,8 @@ class nearest_site_index {
     sc.b.assign(static_cast<std::size_t>(std::max<index_t>(packed_.components_padded, W_)), 0.0f);
     sc.ub.assign(static_cast<std::size_t>(packed_.panel_count * W_), 0.0f);
     sc.ids.assign(static_cast<std::size_t>(packed_.panel_count * W_), 0);
-    sc.cand.reserve(static_cast<std::size_t>(S_));
-    sc.cand_score.reserve(static_cast<std::size_t>(S_));
+    sc.cand.assign(static_cast<std::size_t>(S_), 0);
+    sc.cand_score.assign(static_cast<std::size_t>(S_), 0.0f);
     sc.state.assign(static_cast<std::size_t>(4 * 3 * W_), 0.0f);
   }
 

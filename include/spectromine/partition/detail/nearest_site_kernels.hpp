@@ -45,7 +45,9 @@ struct packed_sites {
   const float* coef_panels = nullptr; // panel_count x (k x W): a_s = V^T z_s
   const float* rho = nullptr;         // panel_count * W: ||z_s - V a_s||, rounded up (0 pad)
   float delta_factor = 0;   // |float score - exact score| <= delta_factor * ||x||_2
-  float margin_factor = 0;  // |float bound - exact bound| <= margin_factor * ||x||_2
+  // Pruning margin, per pixel (nearest_site.hpp, "the pruning margin"):
+  //   exact z_s . x <= float bound_s + m_xc |x_c| + m_b |b| + m_r rho_x + m_x |x|.
+  float margin_xc = 0, margin_b = 0, margin_r = 0, margin_x = 0;
 };
 
 // Per-thread scratch and the kernel's report on what is left to the caller.
@@ -55,9 +57,11 @@ struct kernel_scratch {
   std::vector<float> b;         // projection coefficients
   std::vector<float> ub;        // per-site upper bounds of one pixel
   std::vector<float> state;     // brute force: per-lane top-2 state
-  std::vector<std::int32_t> ids;  // candidate sites of one pixel (capacity: all sites)
-  std::vector<std::int32_t> cand;
-  std::vector<float> cand_score;
+  // Fixed-size (sized once per thread by nearest_site_index, reused for
+  // every pixel: no allocation on the hot path).
+  std::vector<std::int32_t> ids;  // candidate sites of one pixel (panel_count * W)
+  std::vector<std::int32_t> cand;     // evaluated sites of one pixel (sites)
+  std::vector<float> cand_score;      // their float scores
   // Pixels (indices in the run) whose float pass was inconclusive:
   std::vector<index_t> fallback;         // settle against every site in double
   std::vector<index_t> recheck;          // settle among recheck_sites[offsets[i]..offsets[i+1])
@@ -75,6 +79,10 @@ struct kernel_scratch {
   }
 };
 
+// Broadcasts are written `x - vf{}`: x - 0 == x for every x (even -0), so
+// GCC folds it to one vbroadcastss; `vf{} + x` needs a real add (0 + -0 is
+// +0), which cost ~9% of the pruned kernel in the projection loop.
+
 // A pixel the float path cannot handle reliably: non-finite values, float
 // overflow/underflow of the norm, or constant after conversion to float.
 template <int W>
@@ -82,7 +90,7 @@ template <int W>
                                               float* dst, float& sum, float& sumsq) noexcept {
   using V = simd<W>;
   using vf = typename V::vf;
-  vf s{}, q{}, lo = (vf{} + (src[0])), hi = lo;
+  vf s{}, q{}, lo = ((src[0]) - vf{}), hi = lo;
   index_t i = 0;
   for (; i + W <= bands; i += W) {
     const vf v = V::at(src + i);
@@ -163,47 +171,57 @@ template <int W>
   out[3] = V::hsum(a3 + c3);
 }
 
-// Settles one pixel from its evaluated candidates: a unique winner when every
-// other candidate is more than 2 delta below the best, else a recheck list.
-inline void settle(kernel_scratch& sc, index_t pixel, float delta, label_t* out) {
+// Settles one pixel from its n evaluated candidates (sc.cand / sc.cand_score):
+// a unique winner when every other candidate is more than 2 delta below the
+// best, else a recheck list.
+inline void settle(kernel_scratch& sc, index_t n, index_t pixel, float delta, label_t* out) {
+  const std::int32_t* cand = sc.cand.data();
+  const float* score = sc.cand_score.data();
   float best = -std::numeric_limits<float>::infinity();
   std::int32_t best_site = -1;
-  for (std::size_t c = 0; c < sc.cand.size(); ++c) {
-    const float t = sc.cand_score[c];
-    if (t > best || (t == best && sc.cand[c] < best_site)) {
+  for (index_t c = 0; c < n; ++c) {
+    const float t = score[c];
+    if (t > best || (t == best && cand[c] < best_site)) {
       best = t;
-      best_site = sc.cand[c];
+      best_site = cand[c];
     }
   }
   const float floor = best - 2.0f * delta;
-  std::size_t near = 0;
-  for (std::size_t c = 0; c < sc.cand.size(); ++c) near += sc.cand_score[c] >= floor;
+  index_t near = 0;
+  for (index_t c = 0; c < n; ++c) near += score[c] >= floor;
   if (near <= 1) {
     out[pixel] = best_site + 1;
     return;
   }
+  // Rare (near-ties): the only allocation left in the kernels.
   sc.recheck.push_back(pixel);
-  for (std::size_t c = 0; c < sc.cand.size(); ++c)
-    if (sc.cand_score[c] >= floor) sc.recheck_sites.push_back(sc.cand[c]);
+  for (index_t c = 0; c < n; ++c)
+    if (score[c] >= floor) sc.recheck_sites.push_back(cand[c]);
   sc.recheck_offsets.push_back(static_cast<index_t>(sc.recheck_sites.size()));
   out[pixel] = -1;
 }
 
 // Every site, float, exactly as the brute-force kernel would (used when the
-// fused top-2 of the brute-force kernel saw a near tie).
+// fused top-2 of the brute-force kernel saw a near tie). Returns the count.
 template <int W>
-[[gnu::always_inline]] inline void all_candidates(const packed_sites& ps, const float* x,
-                                                  kernel_scratch& sc) {
-  sc.cand.clear();
-  sc.cand_score.clear();
+[[gnu::always_inline]] inline index_t all_candidates(const packed_sites& ps, const float* x,
+                                                     kernel_scratch& sc) {
   for (index_t s = 0; s < ps.sites; ++s) {
-    sc.cand.push_back(static_cast<std::int32_t>(s));
-    sc.cand_score.push_back(dot_padded<W>(ps.rows + s * ps.bands_padded, x, ps.bands_padded));
+    sc.cand[static_cast<std::size_t>(s)] = static_cast<std::int32_t>(s);
+    sc.cand_score[static_cast<std::size_t>(s)] =
+        dot_padded<W>(ps.rows + s * ps.bands_padded, x, ps.bands_padded);
   }
   sc.exact_evaluations += ps.sites;
+  return ps.sites;
 }
 
 // ---------------------------------------------------------------- pruned
+// Accumulators of the fixed-k projection b = V^T x_c: interleaved over
+// energies, so each product goes through at most E / 8 + 10 roundings (the
+// margin in nearest_site.hpp counts exactly this chain) and the FMA latency
+// chain is 8x shorter than with one accumulator.
+inline constexpr int projection_accumulators = 8;
+
 // K > 0: the component count is a compile-time constant (the projection
 // coefficients then stay in registers across the whole site loop); K = 0:
 // any count, read from ps.
@@ -221,64 +239,87 @@ template <int W, int K>
   float* xc = sc.xc.data();
   float* b = sc.b.data();
   float* ub = sc.ub.data();
+  std::int32_t* ids = sc.ids.data();
+  std::int32_t* cand = sc.cand.data();
+  float* cand_score = sc.cand_score.data();
   for (index_t p = 0; p < count; ++p) {
     if (mask && !mask[p]) {
       out[p] = labels::unlabeled;
       continue;
     }
     float sum = 0, sumsq = 0;
-    if (!load_pixel<W>(first + p * stride, E, Ep, x, sum, sumsq)) {
+    const float* src = first + p * stride;
+    if (!load_pixel<W>(src, E, Ep, x, sum, sumsq)) {
       sc.fallback.push_back(p);
       out[p] = -1;
       continue;
     }
+    if (p + 1 < count) {  // the next pixel's first lines (the hardware prefetcher does the rest)
+      __builtin_prefetch(src + stride);
+      __builtin_prefetch(src + stride + 16);
+    }
     ++sc.pixels;
     const float norm = std::sqrt(sumsq);
     const float delta = ps.delta_factor * norm;
-    const float margin = ps.margin_factor * norm;
     const float mean = sum / static_cast<float>(E);
     // Centre (the sites are centred, so only the centred pixel's residual
-    // outside the principal subspace can raise a score).
+    // outside the principal subspace can raise a score); |x_c|^2 on the way
+    // (the margin is proportional to it, not to |x|).
+    float xc_norm;
     {
-      const vf m = (vf{} + (mean));
+      const vf m = ((mean) - vf{});
+      vf q{};
       index_t i = 0;
-      for (; i + W <= E; i += W) V::at(xc + i) = V::at(x + i) - m;
-      for (; i < E; ++i) xc[i] = x[i] - mean;
+      for (; i + W <= E; i += W) {
+        const vf v = V::at(x + i) - m;
+        V::at(xc + i) = v;
+        q += v * v;
+      }
+      float qs = V::hsum(q);
+      for (; i < E; ++i) {
+        xc[i] = x[i] - mean;
+        qs += xc[i] * xc[i];
+      }
       for (; i < Ep; ++i) xc[i] = 0.0f;
+      xc_norm = std::sqrt(qs) * 1.0001f;  // an upper bound (relative error << 1e-4)
     }
     // b = V^T xc, vectorized over components (register accumulators when
     // the count is a compile-time constant: no store-to-load chain).
     if constexpr (K > 0) {
-      // Four interleaved accumulator sets: with one, the E dependent FMAs
-      // of a short (k <= W) projection were a latency chain of ~4 E cycles,
-      // the largest single cost per pixel. (Shorter rounding chains too:
-      // the margin's gamma_{Ep+k} still covers them.)
       constexpr int KV = (K + W - 1) / W;
-      vf acc[4][KV];
-      _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u)
+      constexpr int U = projection_accumulators;
+      vf acc[U][KV];
+      _Pragma("GCC unroll 8") for (int u = 0; u < U; ++u)
         _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[u][v] = vf{};
       index_t i = 0;
-      for (; i + 4 <= E; i += 4) {
-        _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u) {
-          const vf xi = vf{} + xc[i + u];
+      for (; i + U <= E; i += U) {
+        _Pragma("GCC unroll 8") for (int u = 0; u < U; ++u) {
+          const vf xi = xc[i + u] - vf{};
           const float* row = ps.basis_t + (i + u) * kp;
           _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[u][v] += xi * V::at(row + v * W);
         }
       }
       for (; i < E; ++i) {
-        const vf xi = vf{} + xc[i];
+        const vf xi = xc[i] - vf{};
         const float* row = ps.basis_t + i * kp;
         _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v) acc[0][v] += xi * V::at(row + v * W);
       }
       _Pragma("GCC unroll 4") for (int v = 0; v < KV; ++v)
-        V::at(b + v * W) = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]);
+        V::at(b + v * W) = ((acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v])) +
+                           ((acc[4][v] + acc[5][v]) + (acc[6][v] + acc[7][v]));
     } else {
       for (index_t j = 0; j < kp; j += W) V::at(b + j) = vf{};
       for (index_t i = 0; i < E; ++i) {
-        const vf xi = vf{} + xc[i];
+        const vf xi = xc[i] - vf{};
         const float* row = ps.basis_t + i * kp;
         for (index_t j = 0; j < kp; j += W) V::at(b + j) = V::at(b + j) + xi * V::at(row + j);
       }
+    }
+    float b_norm;
+    {
+      vf q{};
+      for (index_t j = 0; j < kp; j += W) q += V::at(b + j) * V::at(b + j);
+      b_norm = std::sqrt(V::hsum(q)) * 1.0001f;
     }
     // rho_x = ||xc - V b||, vectorized over energies.
     float rho_x;
@@ -286,14 +327,16 @@ template <int W, int K>
       vf q{};
       for (index_t i = 0; i < Ep; i += W) {
         vf r = V::at(xc + i);
-        for (index_t j = 0; j < k; ++j) r -= (vf{} + b[j]) * V::at(ps.basis + j * Ep + i);
+        for (index_t j = 0; j < k; ++j) r -= ((b[j]) - vf{}) * V::at(ps.basis + j * Ep + i);
         q += r * r;
       }
       rho_x = std::sqrt(V::hsum(q));
     }
+    const float margin =
+        ps.margin_xc * xc_norm + ps.margin_b * b_norm + ps.margin_r * rho_x + ps.margin_x * norm;
     // Pass 1: upper bounds of every site; seed = best approximate score.
-    const vf vrho = (vf{} + (rho_x));
-    vf best_approx = (vf{} + (-std::numeric_limits<float>::infinity()));
+    const vf vrho = ((rho_x) - vf{});
+    vf best_approx = ((-std::numeric_limits<float>::infinity() - vf{}));
     vi best_idx = (vi{} + (0));
     vi idx = V::iota();
     const vi step = (vi{} + (W));
@@ -310,7 +353,7 @@ template <int W, int K>
     };
     if constexpr (K > 0) {
       vf bj[K];
-      _Pragma("GCC unroll 32") for (int j = 0; j < K; ++j) bj[j] = vf{} + b[j];
+      _Pragma("GCC unroll 32") for (int j = 0; j < K; ++j) bj[j] = b[j] - vf{};
       pass1([&](const float* cp, vf& out) {
         vf acc0{}, acc1{};
         _Pragma("GCC unroll 32") for (int j = 0; j + 1 < K; j += 2) {
@@ -323,7 +366,7 @@ template <int W, int K>
     } else {
       pass1([&](const float* cp, vf& out) {
         vf acc{};
-        for (index_t j = 0; j < k; ++j) acc += (vf{} + (b[j])) * V::at(cp + j * W);
+        for (index_t j = 0; j < k; ++j) acc += ((b[j]) - vf{}) * V::at(cp + j * W);
         out = acc;
       });
     }
@@ -336,44 +379,39 @@ template <int W, int K>
           seed = best_idx[l];
         }
     }
-    sc.cand.clear();
-    sc.cand_score.clear();
     const float t_seed = dot_padded<W>(ps.rows + seed * Ep, x, Ep);
-    sc.cand.push_back(seed);
-    sc.cand_score.push_back(t_seed);
+    cand[0] = seed;
+    cand_score[0] = t_seed;
     // Pass 2: exact float scores only where the bound can reach the seed.
     // Site s cannot win when ub_s + margin < t_seed - delta (its exact score
     // is below the seed's); see nearest_site.hpp for the error analysis.
-    const vf thr = (vf{} + (t_seed - delta - margin));
-    std::int32_t* ids = sc.ids.data();
+    // Padding lanes have bound 0 * rho_x + 0 = 0 and are dropped by s < S.
+    const vf thr = ((t_seed - delta - margin) - vf{});
     index_t found = 0;
     for (index_t q = 0; q < panels; ++q) {
-      unsigned hit = V::bits(V::at(ub + q * W) >= thr);
+      const vf u = V::at(ub + q * W);  // unaligned load into a register first
+      unsigned hit = V::ge_bits(u, thr);
       while (hit) {
         const auto s = static_cast<std::int32_t>(q * W + __builtin_ctz(hit));
         hit &= hit - 1;
-        if (s < S && s != seed) {
-          ids[found++] = s;
-          __builtin_prefetch(ps.rows + s * Ep);
-        }
+        ids[found] = s;
+        found += (s < S) & (s != seed);  // branch-free append
       }
     }
+    for (index_t c = 0; c < found; ++c) __builtin_prefetch(ps.rows + ids[c] * Ep);
     // Exact scores, four rows at a time (independent FMA chains).
-    index_t c = 0;
+    index_t n = 1, c = 0;
     for (; c + 4 <= found; c += 4) {
-      float t4[4];
-      dot4<W>(ps.rows, ids + c, x, Ep, t4);
-      for (int u = 0; u < 4; ++u) {
-        sc.cand.push_back(ids[c + u]);
-        sc.cand_score.push_back(t4[u]);
-      }
+      dot4<W>(ps.rows, ids + c, x, Ep, cand_score + n);
+      for (int u = 0; u < 4; ++u) cand[n + u] = ids[c + u];
+      n += 4;
     }
-    for (; c < found; ++c) {
-      sc.cand.push_back(ids[c]);
-      sc.cand_score.push_back(dot_padded<W>(ps.rows + ids[c] * Ep, x, Ep));
+    for (; c < found; ++c, ++n) {
+      cand[n] = ids[c];
+      cand_score[n] = dot_padded<W>(ps.rows + ids[c] * Ep, x, Ep);
     }
-    sc.exact_evaluations += static_cast<std::int64_t>(sc.cand.size());
-    settle(sc, p, delta, out);
+    sc.exact_evaluations += static_cast<std::int64_t>(n);
+    settle(sc, n, p, delta, out);
   }
 }
 
@@ -405,7 +443,7 @@ template <int W, int MR, int NR>
       vf sv[NR];
       _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) sv[v] = V::at(pan + (v * E + e) * W);
       _Pragma("GCC unroll 16") for (int p = 0; p < MR; ++p) {
-        const vf xe = (vf{} + (xs[p * Ep + e]));
+        const vf xe = ((xs[p * Ep + e]) - vf{});
         _Pragma("GCC unroll 16") for (int v = 0; v < NR; ++v) acc[p][v] += xe * sv[v];
       }
     }
@@ -503,8 +541,8 @@ template <int W, int MR, int NR>
       if (second < best - 2.0f * delta) {
         out[ids[i]] = best_site + 1;
       } else {
-        all_candidates<W>(ps, sc.x.data() + i * Ep, sc);
-        settle(sc, ids[i], delta, out);
+        const index_t n = all_candidates<W>(ps, sc.x.data() + i * Ep, sc);
+        settle(sc, n, ids[i], delta, out);
       }
     }
   }

@@ -91,6 +91,23 @@ struct simd {
     return b;
   }
   [[gnu::always_inline]] static inline bool any(const vi& m) noexcept { return bits(m) != 0; }
+  // Bit l set where a[l] >= b[l] (ordered; NaN lanes clear). At W = 16 the
+  // compare goes straight to a k-mask (vcmpps k, __mmask16): through a lane
+  // mask vector, GCC materialized the mask (vpmovm2d) and bits() rebuilt it
+  // with two vmovmskps, ~20% of the pruned kernel (benchmarks/results/voronoi.md).
+  // The builtin (not the intrinsic, which GCC refuses to inline into a
+  // function not compiled for AVX-512) is expanded only in the AVX-512 entry
+  // point, where this is inlined.
+  // (Arguments must be registers or aligned: pass loaded values, not at().)
+  [[gnu::always_inline]] static inline unsigned ge_bits(const vf& a, const vf& b) noexcept {
+#if defined(__x86_64__) && !defined(__clang__)
+    if constexpr (W == 16)
+      return static_cast<unsigned>(__builtin_ia32_cmpps512_mask(a, b, 13 /* _CMP_GE_OS */,
+                                                                static_cast<unsigned short>(0xFFFF),
+                                                                4 /* _MM_FROUND_CUR_DIRECTION */));
+#endif
+    return bits(a >= b);
+  }
   // Pairwise (tree) horizontal sum: halves added log2(W) times.
   [[gnu::always_inline]] static inline float hsum(const vf& v) noexcept {
     if constexpr (W == 16) {
