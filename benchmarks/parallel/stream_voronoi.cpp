@@ -4,9 +4,12 @@
 //       writes a ROWS x COLS x 178 float32 cube, streaming, seeded: Fe K-edge
 //       reference spectra (data/references/Fe_K) in blob regions, scaled by a
 //       random thickness, plus Gaussian noise.
-//   bench_parallel_stream run CUBE.npy OUT_LABELS.npy BUDGET [THREADS]
+//   bench_parallel_stream run CUBE.npy OUT_LABELS.npy BUDGET [THREADS] [PREFETCH]
 //       normalize -> standardize -> label -> window_core + fill, tiled within
-//       BUDGET (e.g. 256M); prints spectra/s and the projection to 450 M pixels.
+//       BUDGET (e.g. 256M); prints spectra/s, the stage times (labelling,
+//       read wait, repair) and the projection to 450 M pixels. PREFETCH 1
+//       (default) reads the next band on a reader thread while this one is
+//       labelled; 0 reads and labels in turn (the session-2 schedule).
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_real_distribution.hpp>
 
@@ -79,7 +82,8 @@ int generate(const std::string& path, index_t rows, index_t cols, std::uint64_t 
   return std::fclose(f) == 0 ? 0 : 1;
 }
 
-int run(const std::string& cube_path, const std::string& out, const std::string& budget, int threads) {
+int run(const std::string& cube_path, const std::string& out, const std::string& budget, int threads,
+        bool prefetch) {
   const auto e = grid();
   const auto mu = reference_mu(e);
   pre_edge_options edge;
@@ -95,6 +99,7 @@ int run(const std::string& cube_path, const std::string& out, const std::string&
   o.normalize = edge;
   o.tiling.memory_budget = parallel::parse_memory_size(budget);
   o.tiling.threads = threads;
+  o.tiling.prefetch = prefetch;
   const auto t0 = std::chrono::steady_clock::now();
   const auto rep = parallel::tiled_voronoi(src, e, sites, o, out);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -105,6 +110,8 @@ int run(const std::string& cube_path, const std::string& out, const std::string&
               static_cast<long long>(rep.valid), static_cast<long long>(rep.repair.removed),
               static_cast<long long>(rep.repair.filled), static_cast<long long>(rep.repair.border_components),
               static_cast<long long>(rep.repair.fill_max_halo), static_cast<long long>(rep.repair.fill_retries));
+  std::printf("prefetch %d  labelling %.2f s (read wait %.2f s)  repair %.2f s\n", prefetch ? 1 : 0,
+              rep.seconds_labelling, rep.seconds_read_wait, rep.seconds_repair);
   std::printf("wall %.2f s  spectra/s %.0f  projected 450M pixels: %.1f min\n", s, px / s, 450e6 / (px / s) / 60.0);
   for (std::size_t l = 0; l < rep.label_counts.size(); ++l)
     std::printf("label %zu: %lld\n", l, static_cast<long long>(rep.label_counts[l]));
@@ -118,11 +125,12 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "generate" && argc >= 5)
       return generate(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), argc > 5 ? std::stoull(argv[5]) : 0);
-    if (mode == "run" && argc >= 5) return run(argv[2], argv[3], argv[4], argc > 5 ? std::stoi(argv[5]) : 0);
+    if (mode == "run" && argc >= 5)
+      return run(argv[2], argv[3], argv[4], argc > 5 ? std::stoi(argv[5]) : 0, argc > 6 ? std::stoi(argv[6]) != 0 : true);
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "error: %s\n", ex.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s generate CUBE.npy ROWS COLS [SEED] | run CUBE.npy OUT.npy BUDGET [THREADS]\n", argv[0]);
+  std::fprintf(stderr, "usage: %s generate CUBE.npy ROWS COLS [SEED] | run CUBE.npy OUT.npy BUDGET [THREADS] [PREFETCH]\n", argv[0]);
   return 2;
 }

@@ -1,5 +1,5 @@
-# `spectromine cluster --method voronoi` out of core (--tile, --memory-budget)
-# and under mpirun equals the in-memory run: labels.npy byte for byte, the
+# `spectromine cluster --method voronoi|dbscan` out of core (--tile,
+# --memory-budget) and (voronoi) under mpirun equals the in-memory run: labels.npy byte for byte, the
 # same pixel counts in summary.json, for --mask auto|none, with and without
 # --e0 (e0 and the auto mask then come from streaming passes).
 #   -DSPECTROMINE=exe -DDATA=repo/data -DWORK=dir [-DMPIEXEC=mpirun -DNP=2]
@@ -102,6 +102,53 @@ string(JSON route GET "${j}" parameters tiling route)
 string(JSON low GET "${j}" parameters mask low_snr_pixels)
 if(NOT route STREQUAL "tiled" OR low LESS 1000)
   message(FATAL_ERROR "the tiled auto-mask run should be tiled and mask the demo's no-sample border: ${route} ${low}")
+endif()
+
+# DBSCAN out of core (parallel/tiled_dbscan.hpp): block pairs over the whole
+# sample; the same labels.npy and counts as in memory, for --eps auto (the
+# noise-model radius from a streaming pass), a given eps with DBSCAN* and
+# --mask none, and a repair; blocks of 5 rows and budget-derived blocks.
+set(db ${SPECTROMINE} cluster --method dbscan --input "${CUBE}" --energy "${E}" -q)
+foreach(case auto star repair)
+  set(extra "")
+  if(case STREQUAL "star")
+    list(APPEND extra --eps 0.08 --min-pts 6 --dbscan-star --mask none --e0 7112)
+  elseif(case STREQUAL "repair")
+    list(APPEND extra --min-pts 10 --repair 3,7)
+  endif()
+  run_ok(${db} ${extra} --out "${WORK}/db_mem_${case}")
+  run_ok(${db} ${extra} --tile 5 --out "${WORK}/db_tile_${case}")
+  check_same("${WORK}/db_mem_${case}" "${WORK}/db_tile_${case}")
+  run_ok(${db} ${extra} --memory-budget 1M --threads 1 --out "${WORK}/db_budget_${case}")
+  check_same("${WORK}/db_mem_${case}" "${WORK}/db_budget_${case}")
+  file(READ "${WORK}/db_mem_${case}/summary.json" jm)
+  file(READ "${WORK}/db_budget_${case}/summary.json" jt)
+  foreach(key eps core_points border_points noise_points)
+    string(JSON a GET "${jm}" parameters method ${key})
+    string(JSON b GET "${jt}" parameters method ${key})
+    if(NOT a STREQUAL b)
+      message(FATAL_ERROR "dbscan ${case}: ${key} differs in memory (${a}) and tiled (${b})")
+    endif()
+  endforeach()
+  string(JSON blocks GET "${jt}" parameters method tiling blocks)
+  if(blocks LESS 2)
+    message(FATAL_ERROR "dbscan ${case}: --memory-budget 1M should cut the demo into several blocks (${blocks})")
+  endif()
+endforeach()
+file(READ "${WORK}/db_mem_auto/summary.json" j)
+string(JSON nclusters LENGTH "${j}" clusters)
+if(nclusters LESS 2)
+  message(FATAL_ERROR "dbscan on the demo should find clusters: ${nclusters}")
+endif()
+# What the tiled DBSCAN cannot do exactly is refused, naming the flag; a
+# budget below the per-point state names --memory-budget. No output either way.
+execute_process(COMMAND ${db} --components 3 --tile 8 --out "${WORK}/db_pca" RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "error: .*--components" OR EXISTS "${WORK}/db_pca/labels.npy")
+  message(FATAL_ERROR "dbscan --components with --tile should fail naming --components: ${rc}\n${err}")
+endif()
+execute_process(COMMAND ${db} --memory-budget 64K --out "${WORK}/db_small" RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "error: .*--memory-budget" OR EXISTS "${WORK}/db_small/labels.npy")
+  message(FATAL_ERROR "dbscan with a budget below its state should fail naming --memory-budget: ${rc}\n${err}")
 endif()
 
 # No out-of-core path: a clear error naming the method and the flag.

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <vector>
 
 #include "spectromine/parallel/mpi.hpp"  // first: it includes <mpi.h> (C API only)
 #include "spectromine/io/npy.hpp"
@@ -118,8 +120,88 @@ TEST_CASE("mpi_sample_mask and e0 from the mean equal the in-memory sample_mask 
   if (rank == 0) fs::remove_all(dir);
 }
 
+TEST_CASE("mpi_mean_finite_spectrum is the in-memory mean bit for bit (ranks share the pass)") {
+  const MPI_Comm comm = MPI_COMM_WORLD;
+  const int rank = parallel::mpi_rank(comm);
+  std::string dir_name;
+  if (rank == 0) {
+    dir_name = (fs::temp_directory_path() / ("spectromine_mpi_mean_" + std::to_string(::getpid()))).string();
+    fs::create_directories(dir_name);
+  }
+  parallel::detail::mpi_broadcast_string(dir_name, 0, comm);
+  const fs::path dir(dir_name);
+  // 9 blocks of 4096 pixels, straddling band borders; NaN pixels; a mask.
+  // Pixels scaled over 12 decades: sums of floats of similar size are exact
+  // in double (any order gives the same bits), these are not.
+  const image_shape s{150, 241};
+  auto sc = parallel_test::make_scene(s, 17);
+  for (index_t p = 0; p < s.pixels(); ++p)
+    for (auto& v : sc.data.view().spectrum(p)) v *= static_cast<float>(std::pow(10.0, static_cast<double>((p * 7) % 13 - 6)));
+  pixel_mask m(s, 1);
+  for (index_t i = 0; i < s.pixels(); ++i) m[i] = (i * 7919) % 13 == 0 ? 0 : 1;
+  if (rank == 0) {
+    io::write_npy_cube(dir / "cube.npy", sc.data.view());
+    io::write_npy_mask(dir / "mask.npy", m.view());
+  }
+  MPI_Barrier(comm);
+  const auto file_mask = parallel::npy_image_file<std::uint8_t>::open(dir / "mask.npy");
+  {
+    // The test can fail: folding the same block partials in another order
+    // (reversed) changes the last bits of this mean.
+    const index_t E = sc.data.bands(), n = s.pixels(), blocks = (n + 4095) / 4096;
+    std::vector<double> part(static_cast<std::size_t>(blocks * E), 0.0), reversed(static_cast<std::size_t>(E), 0.0);
+    index_t count = 0;
+    for (index_t p = 0; p < n; ++p) {
+      const auto x = sc.data.view().spectrum(p);
+      bool finite = true;
+      for (float v : x) finite = finite && std::isfinite(v);
+      if (!finite) continue;
+      ++count;
+      for (index_t j = 0; j < E; ++j) part[static_cast<std::size_t>((p / 4096) * E + j)] += static_cast<double>(x[j]);
+    }
+    for (index_t b = blocks - 1; b >= 0; --b)
+      for (index_t j = 0; j < E; ++j) reversed[static_cast<std::size_t>(j)] += part[static_cast<std::size_t>(b * E + j)];
+    const auto expected = spectromine::detail::mean_finite_spectrum(cube_view<const float>(sc.data.view()), mask_view(), 1);
+    index_t differ = 0;
+    for (index_t j = 0; j < E; ++j) differ += reversed[static_cast<std::size_t>(j)] / static_cast<double>(count) != expected[static_cast<std::size_t>(j)];
+    CHECK(differ > 0);
+  }
+  for (bool use_mask : {false, true}) {
+    const auto expected = spectromine::detail::mean_finite_spectrum(
+        cube_view<const float>(sc.data.view()), use_mask ? mask_view(m.view()) : mask_view(), 1);
+    for (index_t band : {1, 3, 17, 150}) {
+      for (bool prefetch : {true, false}) {
+        CAPTURE(use_mask); CAPTURE(band); CAPTURE(prefetch);
+        parallel::npy_tile_source src(dir / "cube.npy");
+        parallel::tiling_options t;
+        t.band_rows = band;
+        t.threads = 1;
+        t.prefetch = prefetch;
+        const auto got = parallel::mpi_mean_finite_spectrum(comm, src, use_mask ? &file_mask : nullptr, t);
+        REQUIRE(got.size() == expected.size());
+        index_t diff = 0;
+        for (std::size_t j = 0; j < got.size(); ++j) diff += got[j] != expected[j];  // bitwise
+        CHECK(diff == 0);
+      }
+    }
+  }
+  // No finite sample pixel: every rank fails (none hangs).
+  if (rank == 0) io::write_npy_mask(dir / "none.npy", pixel_mask(s, 0).view());
+  MPI_Barrier(comm);
+  {
+    const auto none = parallel::npy_image_file<std::uint8_t>::open(dir / "none.npy");
+    parallel::npy_tile_source src(dir / "cube.npy");
+    parallel::tiling_options t;
+    t.band_rows = 5;
+    CHECK_THROWS(parallel::mpi_mean_finite_spectrum(comm, src, &none, t));
+  }
+  MPI_Barrier(comm);
+  if (rank == 0) fs::remove_all(dir);
+}
+
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+  int provided = 0;  // as mpi_session: worker and reader threads, MPI from the main thread only
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   doctest::Context context(argc, argv);
   int failed = context.run() != 0 ? 1 : 0;
   int any = 0;

@@ -7,11 +7,15 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "spectromine/core/random.hpp"
 #include "spectromine/io/npy.hpp"
 #include "spectromine/parallel/tiled.hpp"
+#include "spectromine/preprocess/standardize.hpp"
 #include "spectromine/repair/compose.hpp"
 #include "spectromine/repair/fill.hpp"
 #include "spectromine/repair/window_core.hpp"
@@ -138,13 +142,14 @@ TEST_CASE("tiled_voronoi equals the in-memory normalize -> standardize -> label 
   CHECK(invalid > 0);
 
   for (index_t band : {1, 2, 3, 5, 16, 37}) {
-    for (int threads : {1, 2}) {
-      CAPTURE(band); CAPTURE(threads);
+    for (auto [threads, prefetch] : {std::pair{1, true}, std::pair{2, true}, std::pair{2, false}}) {
+      CAPTURE(band); CAPTURE(threads); CAPTURE(prefetch);
       parallel::npy_tile_source src(dir.path / "cube.npy");
       parallel::tiled_voronoi_options o;
       o.normalize = parallel_test::scene_edge();
       o.tiling.band_rows = band;
       o.tiling.threads = threads;
+      o.tiling.prefetch = prefetch;
       auto rep = parallel::tiled_voronoi(src, sc.energy, sc.sites, o, dir.path / "labels.npy", dir.path / "valid.npy");
       CHECK(rep.pixels == s.pixels());
       CHECK(rep.valid == s.pixels() - invalid);
@@ -176,6 +181,38 @@ TEST_CASE("tiled_voronoi equals the in-memory normalize -> standardize -> label 
   CHECK(rep.band_rows < s.rows);
   CHECK(rep.bands > 1);
   CHECK(io::read_npy_labels(dir.path / "labels.npy").storage() == expected.storage());
+}
+
+TEST_CASE("the labelling's fast standardization check equals standardize_status_of") {
+  // Spectra near the constant/non-constant floor (1.0 plus a few ulps of
+  // random noise: norm / floor ~ amplitude / 14), ordinary ones, zeros and
+  // non-finite ones: the decision must be the exact function's, always.
+  auto eng = make_engine(11, 0);
+  boost::random::uniform_int_distribution<int> amp(0, 40), len(1, 200);
+  boost::random::uniform_real_distribution<double> u(-1, 1);
+  index_t ok = 0, not_ok = 0, near = 0;
+  std::vector<float> out;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const auto n = static_cast<std::size_t>(len(eng));
+    std::vector<float> x(n, 1.0f);
+    const int kind = trial % 5, a = amp(eng);
+    for (auto& v : x) {
+      if (kind <= 2) v = 1.0f + static_cast<float>(std::round(u(eng) * a)) * std::numeric_limits<float>::epsilon();
+      else if (kind == 3) v = static_cast<float>(u(eng) * std::pow(10.0, a / 4 - 5));
+      else v = 0.0f;
+    }
+    if (trial % 97 == 0) x[n / 2] = std::numeric_limits<float>::quiet_NaN();
+    if (trial % 89 == 0) x[0] = std::numeric_limits<float>::infinity();
+    out.assign(n, 0.0f);
+    const bool want = standardize_status_of(std::span<const float>(x), std::span<float>(out)) == standardize_status::ok;
+    CAPTURE(trial);
+    CHECK(parallel::detail::standardizes(std::span<const float>(x), std::span<float>(out)) == want);
+    (want ? ok : not_ok) += 1;
+    if (kind <= 2 && a >= 10 && a <= 18) ++near;
+  }
+  CHECK(ok > 1000);
+  CHECK(not_ok > 1000);
+  CHECK(near > 1000);
 }
 
 TEST_CASE("tiled inputs are validated") {

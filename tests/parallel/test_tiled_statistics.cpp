@@ -71,9 +71,13 @@ pixel_mask random_mask(image_shape s, std::uint64_t seed, int percent_off) {
 
 TEST_CASE("tiled_mean_finite_spectrum equals the in-memory mean bit for bit") {
   temp_dir dir("mean");
-  // > 4096 pixels so the mean's blocks straddle band borders.
-  const image_shape s{83, 61};
-  const auto sc = parallel_test::make_scene(s, 3);
+  // 9 blocks of 4096 pixels, so block partials straddle band borders, and
+  // pixels scaled over 12 decades so that their fold order changes the bits
+  // (sums of floats of similar size are exact in double in any order).
+  const image_shape s{83, 443};
+  auto sc = parallel_test::make_scene(s, 3);
+  for (index_t p = 0; p < s.pixels(); ++p)
+    for (auto& v : sc.data.view().spectrum(p)) v *= static_cast<float>(std::pow(10.0, static_cast<double>((p * 7) % 13 - 6)));
   io::write_npy_cube(dir.path / "cube.npy", sc.data.view());
   const pixel_mask m = random_mask(s, 3, 20);
   io::write_npy_mask(dir.path / "mask.npy", m.view());
@@ -82,15 +86,18 @@ TEST_CASE("tiled_mean_finite_spectrum equals the in-memory mean bit for bit") {
     const auto expected = spectromine::detail::mean_finite_spectrum(
         cube_view<const float>(sc.data.view()), use_mask ? mask_view(m.view()) : mask_view(), 2);
     for (index_t band : {1, 7, 50, 83}) {
-      CAPTURE(use_mask); CAPTURE(band);
+     for (bool prefetch : {true, false}) {
+      CAPTURE(use_mask); CAPTURE(band); CAPTURE(prefetch);
       parallel::npy_tile_source src(dir.path / "cube.npy");
       parallel::tiling_options t;
       t.band_rows = band;
+      t.prefetch = prefetch;
       const auto got = parallel::tiled_mean_finite_spectrum(src, use_mask ? &file_mask : nullptr, t);
       REQUIRE(got.size() == expected.size());
       index_t diff = 0;
       for (std::size_t j = 0; j < got.size(); ++j) diff += got[j] != expected[j];  // bitwise equal
       CHECK(diff == 0);
+     }
     }
   }
 }

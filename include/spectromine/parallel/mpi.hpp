@@ -7,6 +7,8 @@
 //   b with b % size == r (read -> normalize -> standardize -> label), writing
 //   its rows into the shared files with positioned writes (the files must be
 //   on a file system every rank sees: one node, or NFS/Lustre);
+//   e0 from the mean spectrum is shared too (mpi_mean_finite_spectrum: block
+//   partials folded on rank 0 in the in-memory order);
 //   then rank 0 runs the exact tiled repair (parallel/tiled.hpp) on the label
 //   image -- 4 bytes per pixel against the cube's 4 x E bytes, so the
 //   labelling is where the time goes -- and commits the one output.
@@ -62,7 +64,8 @@ inline bool launched_under_mpi() noexcept {
   return false;
 }
 
-// MPI_Init when launched under MPI (else nothing), MPI_Finalize on exit.
+// MPI_Init_thread (funneled) when launched under MPI (else nothing),
+// MPI_Finalize on exit.
 class mpi_session {
  public:
   mpi_session(int& argc, char**& argv) {
@@ -70,7 +73,10 @@ class mpi_session {
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (initialized) return;
-    MPI_Init(&argc, &argv);
+    // FUNNELED: only the main thread calls MPI, but the library runs other
+    // threads (parallel_for workers, the prefetching band reader).
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     owned_ = true;
   }
   mpi_session(const mpi_session&) = delete;
@@ -141,6 +147,83 @@ inline void broadcast_sites(partition::site_set& sites, MPI_Comm comm, int root 
   }
 }
 
+// tiled_mean_finite_spectrum over the ranks (collective; every rank returns
+// the same mean, bit for bit the single-process and in-memory one). Rank r
+// computes the mean units (parallel/tiled_statistics.hpp: the 4096-pixel
+// blocks starting in band b, b % size == r) and sends each unit's block
+// partials to rank 0, which folds them in band order -- the in-memory order;
+// a fold in any other order would change the last bits. A rank that fails
+// sends a poison message for each unit it still owes, so rank 0 never waits
+// forever, and then every rank throws.
+template <class Source>
+  requires tile_source<Source>
+std::vector<double> mpi_mean_finite_spectrum(MPI_Comm comm, Source& source,
+                                             const npy_image_file<std::uint8_t>* mask, const tiling_options& t) {
+  const int rank = mpi_rank(comm), size = mpi_size(comm);
+  const index_t H = source.rows(), W = source.cols(), E = source.bands();
+  constexpr int tag = 0x5e0;
+  const auto bands = plan_row_bands(H, detail::cube_band_rows(source, t, 1));
+  auto owner = [&](std::size_t b) { return static_cast<int>(b % static_cast<std::size_t>(size)); };
+  auto blocks_of = [&](std::size_t b) { return detail::mean_unit_of(bands[b], W, H).blocks(); };
+  detail::mean_accumulator acc(E);
+  std::vector<double> msg;
+  detail::mean_partials received;
+  std::size_t next = 0;  // rank 0: the next band to fold
+  bool poisoned = false;
+  auto receive_until = [&](std::size_t end) {  // rank 0: fold the other ranks' units before `end`
+    for (; next < end; ++next) {
+      const index_t nb = blocks_of(next);
+      if (nb == 0 || owner(next) == 0) continue;
+      msg.assign(static_cast<std::size_t>(1 + nb * (1 + E)), 0.0);
+      MPI_Recv(msg.data(), static_cast<int>(msg.size()), MPI_DOUBLE, owner(next), tag, comm, MPI_STATUS_IGNORE);
+      if (msg[0] != 0 || poisoned) {
+        poisoned = true;
+        continue;
+      }
+      received.counts.assign(static_cast<std::size_t>(nb), 0);
+      for (index_t k = 0; k < nb; ++k) received.counts[static_cast<std::size_t>(k)] = static_cast<index_t>(msg[1 + k]);
+      received.sums.assign(msg.begin() + 1 + nb, msg.end());
+      acc.add(received);
+    }
+  };
+  std::size_t sent = 0;  // rank r > 0: bands up to here are sent
+  std::string failure;
+  try {
+    detail::check_mean_inputs(H, W, mask, t);
+    detail::mean_partials_pass(source, mask, t, band_share{rank, size},
+                               [&](std::size_t b, const detail::mean_partials& p) {
+                                 if (rank == 0) {
+                                   receive_until(b);
+                                   acc.add(p);
+                                   next = b + 1;
+                                   return;
+                                 }
+                                 msg.assign(1, 0.0);
+                                 for (auto c : p.counts) msg.push_back(static_cast<double>(c));  // < 2^53: exact
+                                 msg.insert(msg.end(), p.sums.begin(), p.sums.end());
+                                 MPI_Send(msg.data(), static_cast<int>(msg.size()), MPI_DOUBLE, 0, tag, comm);
+                                 sent = b + 1;
+                               });
+  } catch (const std::exception& e) {
+    failure = e.what();
+    if (failure.empty()) failure = "mpi_mean_finite_spectrum failed";
+  }
+  if (rank == 0) {
+    receive_until(bands.size());  // also drains the others after a failure here
+  } else if (!failure.empty()) {
+    const double poison = 1;
+    for (std::size_t b = sent; b < bands.size(); ++b)
+      if (owner(b) == rank && blocks_of(b) > 0) MPI_Send(&poison, 1, MPI_DOUBLE, 0, tag, comm);
+  }
+  std::vector<double> mean;
+  detail::mpi_collective(comm, [&] {
+    if (!failure.empty()) throw spectromine::error(failure);
+    if (rank == 0 && !poisoned) mean = acc.finish();
+  });
+  detail::mpi_broadcast_doubles(mean, 0, comm);
+  return mean;
+}
+
 // tiled_voronoi over the ranks of `comm` (collective: every rank calls it
 // with the same source file, energy, options and paths; `sites` is taken
 // from rank 0). Every rank returns the same report.
@@ -160,20 +243,15 @@ tiled_voronoi_report mpi_tiled_voronoi(MPI_Comm comm, Source& source, std::span<
   detail::mpi_collective(comm, [&] {
     detail::validate_voronoi(options, energy, E, sites);
     sample = detail::open_sample_mask(options, shape);
-    partition::nearest_site_options lo = options.labelling;
-    lo.threads = options.tiling.threads;
-    index.emplace(partition::sites_on_grid(sites, energy), lo);
+    index.emplace(detail::labelling_index(sites, energy, options));
   });
-  // e0 from the mean spectrum: one pass on rank 0 (the sum order of the
-  // in-memory mean is sequential over pixel blocks), then broadcast.
+  // e0 from the mean spectrum: the ranks share the pass (block partials
+  // folded in order on rank 0, see mpi_mean_finite_spectrum).
   std::optional<pre_edge_options> edge = options.normalize;
   if (edge && !edge->e0) {
+    const auto mean = mpi_mean_finite_spectrum(comm, source, sample ? &*sample : nullptr, options.tiling);
     double e0 = 0;
-    detail::mpi_collective(comm, [&] {
-      if (rank == 0)
-        e0 = find_e0(energy, tiled_mean_finite_spectrum(source, sample ? &*sample : nullptr, options.tiling));
-    });
-    MPI_Bcast(&e0, 1, MPI_DOUBLE, 0, comm);
+    detail::mpi_collective(comm, [&] { e0 = find_e0(energy, mean); });
     edge->e0 = e0;
     report.e0_from_mean = true;
   }
@@ -202,12 +280,12 @@ tiled_voronoi_report mpi_tiled_voronoi(MPI_Comm comm, Source& source, std::span<
   detail::mpi_collective(comm, [&] {
     auto raw = npy_image_file<label_t>::open(raw_path, true);
     auto valid_file = npy_image_file<std::uint8_t>::open(mask_path, true);
-    detail::label_buffers buf(std::min(report.band_rows, H), W, E);
-    for (std::size_t b = static_cast<std::size_t>(rank); b < bands.size(); b += static_cast<std::size_t>(size)) {
-      local[0] += detail::label_band(source, energy, *index, options, edge, sample ? &*sample : nullptr, bands[b],
-                                     buf, raw, valid_file);
-      local[1] += bands[b].rows * W;
-    }
+    const auto lt = detail::label_bands(source, energy, *index, edge, sample ? &*sample : nullptr, bands,
+                                       report.band_rows, band_share{rank, size}, options.tiling, raw, valid_file);
+    local[0] = lt.valid;
+    local[1] = lt.pixels;
+    report.seconds_labelling = lt.seconds;
+    report.seconds_read_wait = lt.read_wait;
     raw.sync();  // visible to rank 0 also across nodes
     valid_file.sync();
   });

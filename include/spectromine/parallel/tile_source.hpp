@@ -24,10 +24,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,6 +38,7 @@
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/cube_view.hpp"
 #include "spectromine/core/image.hpp"
+#include "spectromine/core/memory_size.hpp"
 #include "spectromine/core/types.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/io/load.hpp"
@@ -84,32 +87,22 @@ inline std::vector<row_band> plan_row_bands(index_t image_rows, index_t band_row
   return out;
 }
 
-// Parses a memory size: "256M", "2G", "512K", "1000" (bytes).
+// A memory budget ("256M", "2G", "512K", "1000" bytes): the library's one
+// parser (core/memory_size.hpp), errors naming component "tiled".
 inline std::size_t parse_memory_size(const std::string& text) {
-  require(!text.empty(), "tiled", "memory budget", "must be a size such as 256M", text);
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::logic_error&) {
-    throw_invalid("tiled", "memory budget", "must be a size such as 256M, 2G", text);
-  }
-  double scale = 1;
-  const std::string suffix = text.substr(used);
-  if (suffix == "" || suffix == "B") scale = 1;
-  else if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = 1024.0;
-  else if (suffix == "M" || suffix == "MiB") scale = 1024.0 * 1024.0;
-  else if (suffix == "G" || suffix == "GiB") scale = 1024.0 * 1024.0 * 1024.0;
-  else throw_invalid("tiled", "memory budget", "must be a size such as 256M, 2G", text);
-  require(v > 0 && v * scale >= 1, "tiled", "memory budget", "must be > 0", text);
-  return static_cast<std::size_t>(v * scale);
+  return spectromine::parse_memory_size(text, "tiled", "memory budget");
 }
 
 // How the image is cut.
 struct tiling_options {
   index_t band_rows = 0;                          // 0 = derived from memory_budget
-  std::size_t memory_budget = 256u * 1024u * 1024u;  // bytes for one band's buffers
+  std::size_t memory_budget = 256u * 1024u * 1024u;  // bytes for the band buffers (all of them)
   int threads = 0;                                // 0 = all cores
+  // Read the next band of the cube on a reader thread while this one is
+  // computed (double buffering: the budget then holds two cube bands, so a
+  // band is half as tall). The reader only copies bytes: no result depends on it.
+  bool prefetch = true;
+  index_t cube_buffers() const noexcept { return prefetch ? 2 : 1; }
 
   void validate() const {
     require(band_rows >= 0, "tiled", "band_rows", "must be >= 0 (0 = from the memory budget)", band_rows);
@@ -125,6 +118,42 @@ struct tiling_options {
 };
 
 namespace detail {
+
+// Runs work(k, slot) for k = 0..count-1 after read(k, slot) filled buffer
+// `slot` (0 or 1). With `overlap`, read(k + 1, 1 - slot) runs on a reader
+// thread while work(k, slot) runs, so disk (or page-cache copy) time hides
+// behind compute; the two never touch the same slot at once. An exception
+// from either is rethrown here once the reader has finished (the buffers
+// outlive every read: the future is joined before they can go away).
+// Returns the seconds the caller spent waiting for reads (what overlap did
+// not hide).
+template <class Read, class Work>
+double double_buffered(std::size_t count, bool overlap, Read&& read, Work&& work) {
+  using clock = std::chrono::steady_clock;
+  double waited = 0;
+  auto timed = [&](auto&& f) {
+    const auto t0 = clock::now();
+    f();
+    waited += std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  if (count == 0) return waited;
+  if (!overlap) {
+    for (std::size_t k = 0; k < count; ++k) {
+      timed([&] { read(k, 0); });
+      work(k, 0);
+    }
+    return waited;
+  }
+  timed([&] { read(0, 0); });
+  for (std::size_t k = 0; k < count; ++k) {
+    const int slot = static_cast<int>(k % 2);
+    std::future<void> next;  // joined by get() or, on an exception from work, by its destructor
+    if (k + 1 < count) next = std::async(std::launch::async, [&read, k, slot] { read(k + 1, 1 - slot); });
+    work(k, slot);
+    if (next.valid()) timed([&] { next.get(); });
+  }
+  return waited;
+}
 
 // A file descriptor with positioned full reads/writes (no shared offset, so
 // threads or ranks may use one file at different offsets).
@@ -173,6 +202,13 @@ class raw_file {
   void sync() const {
     if (::fsync(fd_) != 0) throw io_error(path_, "fsync failed");
   }
+  // A hint (larger kernel read-ahead for passes that read the file in
+  // order); failure is harmless, so it is ignored.
+  void advise_sequential() const noexcept {
+#if defined(POSIX_FADV_SEQUENTIAL)
+    (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  }
 
  private:
   void close() noexcept {
@@ -201,6 +237,7 @@ class npy_tile_source {
     if (header_.byte_swapped) throw format_error(path, "tiled reads need native byte order");
     if (header_.dtype != io::element_type::float32 && header_.dtype != io::element_type::float64)
       throw format_error(path, "tiled reads need a float32 or float64 cube (got " + header_.descr + ")");
+    file_.advise_sequential();
   }
   index_t rows() const noexcept { return static_cast<index_t>(header_.shape[0]); }
   index_t cols() const noexcept { return static_cast<index_t>(header_.shape[1]); }
@@ -221,9 +258,16 @@ class npy_tile_source {
       file_.read_at(out.data(), count * sizeof(float), offset);
       return;
     }
-    buffer_.resize(count);  // reused: grows to the largest band once
-    file_.read_at(buffer_.data(), count * sizeof(double), offset);
-    for (std::size_t i = 0; i < count; ++i) out.data()[i] = static_cast<float>(buffer_[i]);
+    // float64: converted through a fixed 4 MiB buffer (never a second band
+    // in double, which the memory budget does not hold).
+    constexpr std::size_t chunk = std::size_t{1} << 19;
+    buffer_.resize(std::min(count, chunk));
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t m = std::min(chunk, count - done);
+      file_.read_at(buffer_.data(), m * sizeof(double), offset + done * sizeof(double));
+      for (std::size_t i = 0; i < m; ++i) out.data()[done + i] = static_cast<float>(buffer_[i]);
+      done += m;
+    }
   }
 
   const std::filesystem::path& path() const noexcept { return path_; }

@@ -4,27 +4,33 @@
 //
 //   tiled_mean_finite_spectrum   == preprocess detail::mean_finite_spectrum
 //                                   (e0 = find_e0 of the mean spectrum): the
-//                                   same 4096-pixel blocks in the same order,
-//                                   carried across band borders;
+//                                   same 4096-pixel block partials folded in
+//                                   the same order (a band computes the blocks
+//                                   that start in it; MPI ranks share them:
+//                                   mpi_mean_finite_spectrum);
 //   tiled_sample_mask            == sample_mask (preprocess/mask.hpp): the
-//                                   edge-jump z of every pixel goes to a
-//                                   scratch file (8 B/pixel, never the cube),
-//                                   then Otsu's histogram and the median of
-//                                   the lower class (an exact radix select
-//                                   over the file) give the same cut;
+//                                   edge-jump z of every pixel (mask.hpp's own
+//                                   edge_jump_z) goes to a scratch file
+//                                   (8 B/pixel, never the cube), then Otsu's
+//                                   histogram (mask.hpp's otsu_histogram_bin,
+//                                   otsu_threshold_from_histogram) and the
+//                                   median of the lower class (an exact radix
+//                                   select over the file) give the same cut;
 //   tiled_relabel_by_size        == analysis::relabel_by_size (same order,
 //                                   same ties), rewriting a label file;
 //   tiled_cluster_means          == analysis::summarize's mean spectra and
 //                                   counts (sums in pixel order per label and
 //                                   energy, as summarize does).
-// Memory: one band of the cube plus per-pixel scratch of that band; the
-// budget picks the band height (tiling_options).
+// Memory: one band of the cube (two when tiling_options::prefetch reads the
+// next band on a reader thread during the compute) plus per-pixel scratch of
+// that band; the budget picks the band height (tiling_options).
 // Passes that read the cube take a band_share: under MPI rank r of n does the
 // bands b with b % n == r (pixel results go to positioned writes, so the
 // output does not depend on the split).
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -34,6 +40,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -69,10 +76,161 @@ std::size_t reader_factor(const Source& s) {
   else return 0;
 }
 
+// Rows per band of a pass holding t.cube_buffers() float bands of the cube
+// (plus the reader's own) and `extra_per_pixel` bytes per pixel and buffer.
 template <class Source>
 index_t cube_band_rows(const Source& s, const tiling_options& t, std::size_t extra_per_pixel) {
-  const std::size_t px = static_cast<std::size_t>(s.bands()) * sizeof(float) * (1 + reader_factor(s));
-  return t.rows_for(static_cast<std::size_t>(s.cols()) * (px + extra_per_pixel), s.rows());
+  const auto buffers = static_cast<std::size_t>(t.cube_buffers());
+  const std::size_t px = static_cast<std::size_t>(s.bands()) * sizeof(float) * (buffers + reader_factor(s));
+  return t.rows_for(static_cast<std::size_t>(s.cols()) * (px + buffers * extra_per_pixel), s.rows());
+}
+
+// Buffers of one band of the cube (and of a per-pixel side file) for
+// double_buffered passes: slot 0 and, when prefetching, slot 1.
+template <class Side>
+struct cube_band_slots {
+  std::array<cube<float>, 2> data;
+  std::array<std::vector<Side>, 2> side;
+  cube_band_slots(index_t rows, index_t cols, index_t bands, const tiling_options& t) {
+    for (index_t i = 0; i < t.cube_buffers(); ++i)
+      data[static_cast<std::size_t>(i)] = cube<float>(image_shape{rows, cols}, bands);
+  }
+  cube_view<float> view(int slot, index_t rows) {
+    auto& c = data[static_cast<std::size_t>(slot)];
+    return cube_view<float>(c.data(), image_shape{rows, c.shape().cols}, c.bands());
+  }
+};
+
+}  // namespace detail
+
+namespace detail {
+
+// normalize.hpp's detail::mean_finite_spectrum sums the pixels in fixed
+// blocks of 4096 (a sequential sum per block), then adds the block partials
+// in block order. The streaming twin keeps exactly that: the blocks whose
+// FIRST pixel lies in band k form "unit" k; a unit is read as the band's
+// rows plus the rows its last block runs into (< 4096 / W + 2 extra rows),
+// its block partials are computed in parallel (one block per task, as the
+// in-memory code) and folded in unit order. Units are independent, so ranks
+// may compute them (mean_partials_pass with a band_share) and one process
+// folds them in order: bit for bit the in-memory mean for any band height,
+// thread count or rank count.
+inline constexpr index_t mean_block = 4096;
+
+struct mean_unit {
+  index_t block0 = 0, block1 = 0;  // blocks [block0, block1)
+  index_t pixel0 = 0, pixel1 = 0;  // their pixels
+  index_t row0 = 0, row1 = 0;      // rows read: [row0, row1)
+  index_t blocks() const noexcept { return block1 - block0; }
+};
+
+inline mean_unit mean_unit_of(const row_band& band, index_t W, index_t H) {
+  mean_unit u;
+  const index_t n = H * W;
+  u.block0 = (band.row0 * W + mean_block - 1) / mean_block;
+  u.block1 = (band.end() * W + mean_block - 1) / mean_block;
+  u.pixel0 = u.block0 * mean_block;
+  u.pixel1 = std::min(n, u.block1 * mean_block);
+  if (u.block1 > u.block0) {
+    u.row0 = u.pixel0 / W;
+    u.row1 = (u.pixel1 + W - 1) / W;
+  }
+  return u;
+}
+
+// One unit's partials: counts[k] and sums[k * E + j] of block block0 + k.
+struct mean_partials {
+  std::vector<index_t> counts;
+  std::vector<double> sums;
+};
+
+// Computes the units of the bands `share` owns, in band order, and calls
+// fold(k, partials) for each (k = band index). Memory: t.cube_buffers()
+// bands of the cube plus the extra rows of one block.
+template <class Source, class Fold>
+void mean_partials_pass(Source& source, const npy_image_file<std::uint8_t>* mask, const tiling_options& t,
+                        band_share share, Fold&& fold) {
+  const index_t H = source.rows(), W = source.cols(), E = source.bands();
+  const index_t band_rows = cube_band_rows(source, t, 1);
+  const auto bands = plan_row_bands(H, band_rows);
+  std::vector<std::size_t> mine;
+  std::vector<mean_unit> units;
+  for (std::size_t b = 0; b < bands.size(); ++b) {
+    const mean_unit u = mean_unit_of(bands[b], W, H);
+    if (share.mine(b) && u.blocks() > 0) mine.push_back(b), units.push_back(u);
+  }
+  index_t tallest = 0;
+  for (const auto& u : units) tallest = std::max(tallest, u.row1 - u.row0);
+  if (units.empty()) return;
+  cube_band_slots<std::uint8_t> buf(tallest, W, E, t);
+  mean_partials part;
+  detail::double_buffered(
+      units.size(), t.prefetch,
+      [&](std::size_t k, int slot) {
+        const mean_unit& u = units[k];
+        source.read_rows(u.row0, u.row1 - u.row0, buf.view(slot, u.row1 - u.row0));
+        if (mask) {
+          auto& m = buf.side[static_cast<std::size_t>(slot)];
+          m.resize(static_cast<std::size_t>((u.row1 - u.row0) * W));
+          mask->read_rows(u.row0, u.row1 - u.row0, m.data());
+        }
+      },
+      [&](std::size_t k, int slot) {
+        const mean_unit& u = units[k];
+        const cube_view<float> d = buf.view(slot, u.row1 - u.row0);
+        const auto& m = buf.side[static_cast<std::size_t>(slot)];
+        const index_t first = u.row0 * W;  // pixel index of the buffer's first pixel
+        part.counts.assign(static_cast<std::size_t>(u.blocks()), 0);
+        part.sums.assign(static_cast<std::size_t>(u.blocks() * E), 0.0);
+        parallel_for(u.blocks(), t.threads, 1, [&](index_t b0, index_t b1, int) {
+          std::vector<double> tmp(static_cast<std::size_t>(E));
+          for (index_t b = b0; b < b1; ++b) {
+            double* acc = part.sums.data() + b * E;
+            const index_t p0 = (u.block0 + b) * mean_block;
+            const index_t p1 = std::min(u.pixel1, p0 + mean_block);
+            for (index_t p = p0; p < p1; ++p) {
+              if (mask && m[static_cast<std::size_t>(p - first)] == 0) continue;
+              const float* x = d.pixel_pointer(p - first);
+              bool finite = true;
+              for (index_t j = 0; j < E; ++j) {
+                tmp[j] = static_cast<double>(x[j]);
+                finite = finite && std::isfinite(tmp[j]);
+              }
+              if (!finite) continue;
+              for (index_t j = 0; j < E; ++j) acc[j] += tmp[j];
+              ++part.counts[static_cast<std::size_t>(b)];
+            }
+          }
+        });
+        fold(mine[k], std::as_const(part));
+      });
+}
+
+// The in-memory fold: partials added in block order.
+struct mean_accumulator {
+  std::vector<double> mean;
+  index_t total = 0;
+  explicit mean_accumulator(index_t bands) : mean(static_cast<std::size_t>(bands), 0.0) {}
+  void add(const mean_partials& p) {
+    const auto E = mean.size();
+    for (std::size_t b = 0; b < p.counts.size(); ++b) {
+      total += p.counts[b];
+      for (std::size_t j = 0; j < E; ++j) mean[j] += p.sums[b * E + j];
+    }
+  }
+  std::vector<double> finish() {
+    require(total > 0, "normalize_cube", "input", "has no finite unmasked pixel", total);
+    for (auto& v : mean) v /= static_cast<double>(total);
+    return std::move(mean);
+  }
+};
+
+inline void check_mean_inputs(index_t H, index_t W, const npy_image_file<std::uint8_t>* mask,
+                              const tiling_options& t) {
+  t.validate();
+  if (mask)
+    require(mask->shape() == image_shape{H, W}, "tiled_mean_finite_spectrum", "mask shape",
+            "must equal the cube's image shape", mask->shape().rows);
 }
 
 }  // namespace detail
@@ -83,52 +241,11 @@ template <class Source>
   requires tile_source<Source>
 std::vector<double> tiled_mean_finite_spectrum(Source& source, const npy_image_file<std::uint8_t>* mask,
                                                const tiling_options& t) {
-  t.validate();
-  const index_t H = source.rows(), W = source.cols(), E = source.bands();
-  if (mask)
-    require(mask->shape() == image_shape{H, W}, "tiled_mean_finite_spectrum", "mask shape",
-            "must equal the cube's image shape", mask->shape().rows);
-  const index_t band_rows = detail::cube_band_rows(source, t, 1);
-  cube<float> buf(image_shape{std::min(band_rows, H), W}, E);
-  std::vector<std::uint8_t> m;
-  constexpr index_t block = 4096;  // normalize.hpp's mean_finite_spectrum block
-  std::vector<double> acc(static_cast<std::size_t>(E), 0.0), mean(acc), tmp(acc);
-  index_t count = 0, total = 0, current = 0;
-  auto flush = [&] {
-    total += count;
-    for (index_t j = 0; j < E; ++j) mean[j] += acc[j];
-    std::fill(acc.begin(), acc.end(), 0.0);
-    count = 0;
-  };
-  for (const auto& band : plan_row_bands(H, band_rows)) {
-    cube_view<float> d(buf.data(), image_shape{band.rows, W}, E);
-    source.read_rows(band.row0, band.rows, d);
-    if (mask) {
-      m.resize(static_cast<std::size_t>(band.rows * W));
-      mask->read_rows(band.row0, band.rows, m.data());
-    }
-    for (index_t i = 0; i < band.rows * W; ++i) {
-      const index_t p = band.row0 * W + i;
-      if (p / block != current) {
-        flush();
-        current = p / block;
-      }
-      if (mask && m[static_cast<std::size_t>(i)] == 0) continue;
-      const float* s = d.pixel_pointer(i);
-      bool finite = true;
-      for (index_t j = 0; j < E; ++j) {
-        tmp[j] = static_cast<double>(s[j]);
-        finite = finite && std::isfinite(tmp[j]);
-      }
-      if (!finite) continue;
-      for (index_t j = 0; j < E; ++j) acc[j] += tmp[j];
-      ++count;
-    }
-  }
-  flush();
-  require(total > 0, "normalize_cube", "input", "has no finite unmasked pixel", total);
-  for (auto& v : mean) v /= static_cast<double>(total);
-  return mean;
+  detail::check_mean_inputs(source.rows(), source.cols(), mask, t);
+  detail::mean_accumulator acc(source.bands());
+  detail::mean_partials_pass(source, mask, t, band_share{},
+                             [&](std::size_t, const detail::mean_partials& p) { acc.add(p); });
+  return acc.finish();
 }
 
 // ---------------------------------------------------------------- the mask
@@ -152,21 +269,27 @@ void tiled_edge_jump_z(Source& source, std::span<const double> energy, const pre
   require(z_out.shape() == image_shape{H, W}, "tiled_sample_mask", "z file shape",
           "must equal the cube's image shape", z_out.shape().rows);
   const index_t band_rows = detail::cube_band_rows(source, t, 9);
-  cube<float> buf(image_shape{std::min(band_rows, H), W}, E);
-  std::vector<std::uint8_t> m;
+  detail::cube_band_slots<std::uint8_t> buf(std::min(band_rows, H), W, E, t);
   std::vector<double> z;
   const double gain = plan.step_noise_gain();
   const auto bands = plan_row_bands(H, band_rows);
-  for (std::size_t b = 0; b < bands.size(); ++b) {
-    if (!share.mine(b)) continue;
-    const auto& band = bands[b];
-    const index_t n = band.rows * W;
-    cube_view<float> d(buf.data(), image_shape{band.rows, W}, E);
-    source.read_rows(band.row0, band.rows, d);
+  std::vector<std::size_t> mine;
+  for (std::size_t b = 0; b < bands.size(); ++b)
+    if (share.mine(b)) mine.push_back(b);
+  auto read = [&](std::size_t k, int slot) {
+    const auto& band = bands[mine[k]];
+    source.read_rows(band.row0, band.rows, buf.view(slot, band.rows));
     if (input_mask) {
-      m.resize(static_cast<std::size_t>(n));
+      auto& m = buf.side[static_cast<std::size_t>(slot)];
+      m.resize(static_cast<std::size_t>(band.rows * W));
       input_mask->read_rows(band.row0, band.rows, m.data());
     }
+  };
+  detail::double_buffered(mine.size(), t.prefetch, read, [&](std::size_t k, int slot) {
+    const auto& band = bands[mine[k]];
+    const index_t n = band.rows * W;
+    const cube_view<float> d = buf.view(slot, band.rows);
+    const auto& m = buf.side[static_cast<std::size_t>(slot)];
     z.assign(static_cast<std::size_t>(n), 0.0);
     parallel_for(n, t.threads, 1024, [&](index_t begin, index_t end, int) {
       std::vector<double> scratch;
@@ -182,15 +305,11 @@ void tiled_edge_jump_z(Source& source, std::span<const double> energy, const pre
           z[p] = z_nonfinite;
           continue;
         }
-        // sample_mask's z, term for term (mask.hpp).
-        const double step = plan.fitted_edge_step(s);
-        const double sigma = window_noise_sigma(s, energy, plan.windows, scratch);
-        const double noise = sigma * gain;
-        z[p] = noise > 0 ? step / noise : (step > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+        z[p] = edge_jump_z(s, energy, plan, gain, scratch).z;  // sample_mask's own z (mask.hpp)
       }
     });
     z_out.write_rows(band.row0, band.rows, z.data());
-  }
+  });
 }
 
 namespace detail {
@@ -243,33 +362,6 @@ double select_kth(const npy_image_file<double>& zf, Keep&& keep, index_t k, inde
     prefix |= static_cast<std::uint64_t>(bucket) << shift;
     fixed += 16;
   }
-}
-
-// Otsu's split exactly as preprocess detail::otsu_threshold computes it,
-// from the values' range and histogram.
-inline double otsu_from_histogram(const std::vector<double>& hist, double lo, double hi, int bins) {
-  if (!(hi > lo)) return hi;
-  const double width = (hi - lo) / bins;
-  double total = 0, total_sum = 0;
-  for (int b = 0; b < bins; ++b) {
-    total += hist[b];
-    total_sum += hist[b] * (lo + (b + 0.5) * width);
-  }
-  double w0 = 0, sum0 = 0, best = -1;
-  int best_b = 0;
-  for (int b = 0; b < bins - 1; ++b) {
-    w0 += hist[b];
-    sum0 += hist[b] * (lo + (b + 0.5) * width);
-    const double w1 = total - w0;
-    if (w0 == 0 || w1 == 0) continue;
-    const double m0 = sum0 / w0, m1 = (total_sum - sum0) / w1;
-    const double between = w0 * w1 * (m0 - m1) * (m0 - m1);
-    if (between > best) {
-      best = between;
-      best_b = b;
-    }
-  }
-  return lo + (best_b + 1) * width;
 }
 
 }  // namespace detail
@@ -332,11 +424,10 @@ inline sample_mask_report tiled_mask_from_z(const npy_image_file<double>& zf, co
         detail::for_each_z_band(zf, t, buf, [&](const double* z, index_t n, index_t) {
           for (index_t i = 0; i < n; ++i) {
             if (!candidate(z[i]) || !(z[i] > 0)) continue;
-            hist[std::min<std::size_t>(static_cast<std::size_t>((log_of(z[i]) - lo) / width),
-                                       static_cast<std::size_t>(options.bins) - 1)] += 1.0;
+            hist[otsu_histogram_bin(log_of(z[i]), lo, width, options.bins)] += 1.0;
           }
         });
-        t_log = detail::otsu_from_histogram(hist, lo, hi, options.bins);
+        t_log = otsu_threshold_from_histogram(hist, lo, hi);
       }
       const double th = std::pow(10.0, t_log);
       rep.otsu_threshold = th;
@@ -476,22 +567,33 @@ analysis::cluster_summaries tiled_cluster_means(Source& source, std::span<const 
   for (std::size_t c = 0; c < kk; ++c) out.clusters[c].label = static_cast<label_t>(c + 1);
   std::vector<double> acc(kk * nb, 0.0);
   const index_t band_rows = detail::cube_band_rows(source, t, 2 * sizeof(label_t) + 2);
-  cube<float> buf(image_shape{std::min(band_rows, H), W}, E);
-  std::vector<label_t> lab, use;
+  detail::cube_band_slots<label_t> buf(std::min(band_rows, H), W, E, t);
+  std::array<bool, 2> any_labelled{};
+  std::vector<label_t> use;
   pixel_mask m;
-  for (const auto& band : plan_row_bands(H, band_rows)) {
-    const index_t n = band.rows * W;
-    const image_shape bs{band.rows, W};
-    cube_view<float> d(buf.data(), bs, E);
-    lab.resize(static_cast<std::size_t>(n));
+  const auto bands = plan_row_bands(H, band_rows);
+  // The reader takes the band's labels, then the cube rows only when some
+  // pixel of the band is labelled.
+  auto read = [&](std::size_t bi, int slot) {
+    const auto& band = bands[bi];
+    auto& lab = buf.side[static_cast<std::size_t>(slot)];
+    lab.resize(static_cast<std::size_t>(band.rows * W));
     labels.read_rows(band.row0, band.rows, lab.data());
     bool any = false;
     for (label_t l : lab) {
       require(l <= k, "tiled_cluster_means", "label", "must be <= the cluster count " + std::to_string(k), l);
       any = any || l > 0;
     }
-    if (!any) continue;
-    source.read_rows(band.row0, band.rows, d);
+    any_labelled[static_cast<std::size_t>(slot)] = any;
+    if (any) source.read_rows(band.row0, band.rows, buf.view(slot, band.rows));
+  };
+  detail::double_buffered(bands.size(), t.prefetch, read, [&](std::size_t bi, int slot) {
+    if (!any_labelled[static_cast<std::size_t>(slot)]) return;
+    const auto& band = bands[bi];
+    const index_t n = band.rows * W;
+    const image_shape bs{band.rows, W};
+    const cube_view<float> d = buf.view(slot, band.rows);
+    const auto& lab = buf.side[static_cast<std::size_t>(slot)];
     if (normalize) {
       m = pixel_mask(bs, 0);
       for (index_t i = 0; i < n; ++i) m[i] = lab[static_cast<std::size_t>(i)] > 0;
@@ -525,7 +627,7 @@ analysis::cluster_summaries tiled_cluster_means(Source& source, std::span<const 
         for (index_t b = b0; b < b1; ++b) a[b] += static_cast<double>(x[b]);
       }
     });
-  }
+  });
   for (std::size_t c = 0; c < kk; ++c) {
     auto& s = out.clusters[c];
     s.fraction = out.labelled_pixels > 0

@@ -74,18 +74,25 @@ struct sample_mask_result {
   sample_mask_report report;
 };
 
-namespace detail {
+// Otsu's method (Otsu 1979) in two public pieces, shared by sample_mask and
+// its streaming twin (parallel/tiled_statistics.hpp), which builds the same
+// histogram band by band: bit-identical cuts need the same bin of every value
+// and the same sums in the same order.
+//
+// The bin of value v in `bins` equal bins of `width` from `lo` (the top edge
+// goes into the last bin).
+inline std::size_t otsu_histogram_bin(double v, double lo, double width, int bins) noexcept {
+  return std::min<std::size_t>(static_cast<std::size_t>((v - lo) / width), static_cast<std::size_t>(bins) - 1);
+}
 
-// Otsu's threshold (Otsu 1979) on values, as the upper edge of the best
-// lower class: maximizes the between-class variance of the histogram.
-inline double otsu_threshold(const std::vector<double>& values, int bins) {
-  const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
-  const double lo = *lo_it, hi = *hi_it;
+// Otsu's threshold from the histogram (hist.size() equal bins over [lo, hi])
+// as the upper edge of the best lower class: maximizes the between-class
+// variance, bin centres standing for their values. hi <= lo -> hi.
+inline double otsu_threshold_from_histogram(std::span<const double> hist, double lo, double hi) {
   if (!(hi > lo)) return hi;
-  std::vector<double> hist(static_cast<std::size_t>(bins), 0.0);
+  const int bins = static_cast<int>(hist.size());
+  require(bins >= 2, "otsu", "bins", "must be >= 2", bins);
   const double width = (hi - lo) / bins;
-  for (double v : values)
-    hist[std::min<std::size_t>(static_cast<std::size_t>((v - lo) / width), bins - 1)] += 1.0;
   double total = 0, total_sum = 0;
   for (int b = 0; b < bins; ++b) {
     total += hist[b];
@@ -106,6 +113,19 @@ inline double otsu_threshold(const std::vector<double>& values, int bins) {
     }
   }
   return lo + (best_b + 1) * width;
+}
+
+namespace detail {
+
+// Otsu's threshold on values: their range, histogram, then the split.
+inline double otsu_threshold(const std::vector<double>& values, int bins) {
+  const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
+  const double lo = *lo_it, hi = *hi_it;
+  if (!(hi > lo)) return hi;
+  std::vector<double> hist(static_cast<std::size_t>(bins), 0.0);
+  const double width = (hi - lo) / bins;
+  for (double v : values) hist[otsu_histogram_bin(v, lo, width, bins)] += 1.0;
+  return otsu_threshold_from_histogram(hist, lo, hi);
 }
 
 }  // namespace detail
@@ -131,6 +151,24 @@ double window_noise_sigma(std::span<T> mu, std::span<const double> energy, const
   const auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(scratch.size() / 2);
   std::nth_element(scratch.begin(), mid, scratch.end());
   return 1.482602218505602 * *mid;
+}
+
+// The edge-jump significance of one finite spectrum (steps 1-3 above):
+// z = step / (sigma gain), gain = plan.step_noise_gain() (taken once by the
+// caller: it is the same for every pixel); sigma = 0 gives z = +inf for a
+// nonzero step, else 0. Shared with the streaming twin
+// (parallel/tiled_statistics.hpp), which must reproduce z bit for bit.
+struct edge_jump_significance {
+  double z = 0;      // step / noise
+  double sigma = 0;  // window_noise_sigma
+};
+template <class T>
+edge_jump_significance edge_jump_z(std::span<T> mu, std::span<const double> energy, const pre_edge_plan& plan,
+                                   double gain, std::vector<double>& scratch) {
+  const double step = plan.fitted_edge_step(std::span<const std::remove_const_t<T>>(mu));
+  const double sigma = window_noise_sigma(mu, energy, plan.windows, scratch);
+  const double noise = sigma * gain;
+  return {noise > 0 ? step / noise : (step > 0 ? std::numeric_limits<double>::infinity() : 0.0), sigma};
 }
 
 // The sample mask from a prepared plan (e0 and windows fixed).
@@ -181,11 +219,9 @@ sample_mask_result sample_mask(cube_view<InT> mu, std::span<const double> energy
         state[p] = 2;
         continue;
       }
-      const double step = plan.fitted_edge_step(std::span<const std::remove_const_t<InT>>(s));
-      const double sigma = window_noise_sigma(s, energy, plan.windows, scratch);
-      const double noise = sigma * gain;
-      z[p] = noise > 0 ? step / noise : (step > 0 ? std::numeric_limits<double>::infinity() : 0.0);
-      result.sigma[p] = static_cast<float>(sigma);
+      const edge_jump_significance e = edge_jump_z(s, energy, plan, gain, scratch);
+      z[p] = e.z;
+      result.sigma[p] = static_cast<float>(e.sigma);
       result.z[p] = static_cast<float>(std::min(z[p], double(std::numeric_limits<float>::max())));
     }
   });
