@@ -55,7 +55,7 @@ def main():
     variants = [["--threads", "1"], ["--threads", "2"], ["--threads", "2"], ["--threads", "0"]]
     # Out-of-core (--tile) exists for the methods in TILED_METHODS; every
     # other method must refuse it with a clear error and write nothing.
-    TILED_METHODS = {"voronoi"}
+    TILED_METHODS = {"voronoi", "dbscan"}
     if "--tile" not in help_text:
         print("note: cluster has no --tile yet; tiled determinism not checked")
     elif method in TILED_METHODS:

@@ -328,15 +328,17 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
             "must lie in 1..K^2", kp.second);
   }
   const std::filesystem::path dir(o.out);
-  {  // Out of core / MPI (commands/cluster_tiled.hpp): voronoi only, same labels.
+  {  // Out of core / MPI (commands/cluster_tiled.hpp): voronoi and dbscan, same labels.
     io::cube_source_options src;
     src.dataset = o.dataset;
     src.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
-    if (o.method != "voronoi") {
+    if (!tiled_method_supported(o.method)) {
       require(o.tile == 0, "cluster", "--tile",
-              "works only with --method voronoi: no out-of-core path for --method", o.method);
+              std::string("works only with --method ") + tiled_method_names() +
+                  ": no out-of-core path for --method", o.method);
       require(o.memory_budget.empty(), "cluster", "--memory-budget",
-              "works only with --method voronoi: no out-of-core path for --method", o.method);
+              std::string("works only with --method ") + tiled_method_names() +
+                  ": no out-of-core path for --method", o.method);
       require(!tiled_detail::under_mpi(), "cluster", "mpirun",
               "runs only --method voronoi across ranks: no MPI path for --method", o.method);
     } else if (tiled_route_wanted(o.tile, o.memory_budget, o.input, src)) {
@@ -357,15 +359,17 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
       q.k_size = kp.first, q.p_num = kp.second;
       q.tile = o.tile;
       q.memory_budget = o.memory_budget;
-      run_tiled_voronoi_cluster(q, g);
+      q.method = o.method;
+      if (o.method == "dbscan") {  // the in-memory make() parses and validates the flags
+        const energy_grid no_energy;
+        const cluster_context none{no_energy, {}, {}, g.threads};
+        q.dbscan = std::get<partition::dbscan<index::any_policy>>(method->make(o, none)).options();
+      }
+      run_tiled_cluster(q, g);
       return;
     }
   }
-  {
-    std::error_code ec;
-    require(!std::filesystem::exists(dir, ec) || std::filesystem::is_directory(dir, ec), "cluster",
-            "--out", "must be a folder (it is an existing file)", o.out);
-  }
+  require_output_folder(o.out);  // commands/cluster_tiled.hpp, shared with the tiled route
   nlohmann::ordered_json summary;
   summary["version"] = version_string;
   summary["method"] = o.method;
@@ -585,9 +589,9 @@ void add_cluster_command(CLI::App& app, global_options& options) {
   cmd->add_flag("--pc1", o->pc1, "Also write spectra_pc1.csv (first principal component per cluster)");
   cmd->add_option("--threads", options.threads, "Threads (0 = all cores)");
   cmd->add_option("--tile", o->tile,
-                  "Out of core (voronoi): rows per band read from disk; same labels as in memory");
+                  "Out of core (voronoi, dbscan): rows per band / block read from disk; same labels as in memory");
   cmd->add_option("--memory-budget", o->memory_budget,
-                  "Out of core (voronoi): memory for one band, e.g. 256M, 2G (band height from it)");
+                  "Out of core (voronoi, dbscan): memory budget, e.g. 256M, 2G (band / block height from it)");
   add_method_options(cmd, *o);
   cmd->callback([o, &options] { detail::run_cluster(*o, options); });
 }

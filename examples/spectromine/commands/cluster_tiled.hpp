@@ -1,14 +1,16 @@
-// `spectromine cluster --method voronoi` out of core (--tile N, --memory-budget
-// 256M, a cube larger than the available memory) and across MPI ranks
-// (`mpirun -np N spectromine cluster ...`). The same pipeline as the
-// in-memory route of cluster.hpp, with the same labels.npy byte for byte and
-// the same counts (tests/parallel/cli_tiled.cmake):
+// `spectromine cluster --method voronoi|dbscan` out of core (--tile N,
+// --memory-budget 256M, a cube larger than the available memory) and, for
+// voronoi, across MPI ranks (`mpirun -np N spectromine cluster ...`). The
+// same pipeline as the in-memory route of cluster.hpp, with the same
+// labels.npy byte for byte and the same counts (tests/parallel/cli_tiled.cmake):
 //
 //   e0     given, or find_e0 of the mean spectrum (a streaming pass, equal to
 //          the in-memory mean: parallel/tiled_statistics.hpp)
 //   mask   auto: edge-jump z per pixel -> scratch file -> Otsu + lower-class
 //          median -> mask file (exact twin of sample_mask); none; FILE.npy
-//   label  per band: normalize -> standardize (validity) -> nearest site
+//   label  voronoi, per band: normalize -> standardize (validity) -> nearest
+//          site; dbscan: block pairs over the whole sample
+//          (parallel/tiled_dbscan.hpp; --components refused)
 //   repair exact tiled window-core + fill (parallel/tiled.hpp)
 //   relabel by size (in place), mean spectrum per cluster (one more pass)
 //   -> DIR/labels.npy, labels.tif, phase_map.png, spectra.csv, summary.json
@@ -47,6 +49,7 @@
 #include "spectromine/io/png.hpp"
 #endif
 #include "spectromine/parallel/tiled.hpp"
+#include "spectromine/parallel/tiled_dbscan.hpp"
 #include "spectromine/parallel/tiled_statistics.hpp"
 #include "spectromine/partition/sites.hpp"
 #include "spectromine/preprocess/mask.hpp"
@@ -56,7 +59,9 @@ namespace spectromine::cli {
 
 // What the tiled route needs from `cluster`'s flags.
 struct tiled_cluster_request {
+  std::string method = "voronoi";  // voronoi | dbscan (tiled_method_supported)
   std::string input, energy, out, sites;
+  partition::dbscan_options dbscan;  // --method dbscan (as the in-memory make() builds it)
   io::cube_source_options source;
   std::string mask = "auto";
   bool normalize = true;
@@ -66,6 +71,17 @@ struct tiled_cluster_request {
   index_t tile = 0;               // rows per band; 0 = from the budget
   std::string memory_budget;      // empty = 256M
 };
+
+// Methods with an out-of-core path.
+inline bool tiled_method_supported(const std::string& method) { return method == "voronoi" || method == "dbscan"; }
+inline const char* tiled_method_names() { return "voronoi or dbscan"; }
+
+// `--out` must be a folder (or not exist yet): one check for both routes.
+inline void require_output_folder(const std::string& out) {
+  std::error_code ec;
+  require(!std::filesystem::exists(out, ec) || std::filesystem::is_directory(out, ec), "cluster", "--out",
+          "must be a folder (it is an existing file)", out);
+}
 
 namespace tiled_detail {
 
@@ -164,14 +180,21 @@ inline bool tiled_route_wanted(index_t tile, const std::string& memory_budget, c
   return avail > 0 && need > static_cast<double>(avail);
 }
 
-inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const global_options& g) {
+inline void run_tiled_cluster(const tiled_cluster_request& q, const global_options& g) {
   namespace fs = std::filesystem;
   using nlohmann::ordered_json;
   const tiled_detail::rank_group ranks;
   tiled_detail::stopwatch timer;
+  const bool dbscan = q.method == "dbscan";
+  require(tiled_method_supported(q.method), "cluster", "--method",
+          std::string("has an out-of-core path only for ") + tiled_method_names(), q.method);
+  require(!(dbscan && ranks.mpi()), "cluster", "mpirun",
+          "runs only --method voronoi across ranks: no MPI path for --method", q.method);
   require(q.tile >= 0, "cluster", "--tile", "must be >= 1 rows per band (or 0 = from --memory-budget)", q.tile);
-  require(!q.sites.empty(), "cluster", "--sites",
+  require(dbscan || !q.sites.empty(), "cluster", "--sites",
           "is required for --method voronoi (make one with `spectromine sites`)", q.sites);
+  if (dbscan) q.dbscan.validate();
+  require_output_folder(q.out);
   parallel::tiling_options tiling;
   tiling.band_rows = q.tile;
   tiling.memory_budget = parallel::parse_memory_size(q.memory_budget.empty() ? "256M" : q.memory_budget);
@@ -187,13 +210,25 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
     src.emplace(q.input, q.source);
     require(src->rows() * src->cols() > 0, "cluster", "--input", "holds no pixel", q.input);
     energy = io::load_energy(q.energy, q.input, src->bands(), "cluster");
-    sites = partition::read_sites_csv(q.sites);
+    if (!dbscan) sites = partition::read_sites_csv(q.sites);
   });
   const image_shape shape{src->rows(), src->cols()};
+  // A failed run leaves nothing behind: the folder this run created is
+  // removed again while still empty. Declared before the atomic files below,
+  // so it is destroyed after they have removed their temporaries.
+  struct created_folder {
+    fs::path path;
+    ~created_folder() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove(path, ec);  // fails, harmlessly, unless empty
+    }
+  } created;
   ranks.on_root([&] {
     std::error_code ec;
+    const bool existed = fs::exists(dir, ec);
     fs::create_directories(dir, ec);
     if (ec) throw io_error(dir, "cannot create the output folder: " + ec.message());
+    if (!existed) created.path = dir;
   });
 
   // Scratch files live in DIR (a folder every rank sees); rank 0's atomic
@@ -218,10 +253,16 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
   if (q.mask == "auto") {
     timer.stage("e0");
     if (!edge.e0) {  // sample_mask: find_e0 of the mean of every finite pixel
-      double e0 = 0;
-      ranks.on_root([&] { e0 = find_e0(energy, parallel::tiled_mean_finite_spectrum(*src, nullptr, tiling)); });
-      ranks.broadcast(e0);
-      edge.e0 = e0;
+      // Under mpirun the ranks share the reads; every rank gets the same mean.
+      std::vector<double> mean;
+      if (ranks.mpi()) {
+#if defined(SPECTROMINE_HAS_MPI)
+        mean = parallel::mpi_mean_finite_spectrum(MPI_COMM_WORLD, *src, nullptr, tiling);
+#endif
+      } else {
+        mean = parallel::tiled_mean_finite_spectrum(*src, nullptr, tiling);
+      }
+      edge.e0 = find_e0(energy, mean);
     }
     timer.stage("mask");
     sample_mask_report mr;
@@ -261,7 +302,22 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
   }
   vo.tiling = tiling;
   parallel::tiled_voronoi_report vr;
-  if (ranks.mpi()) {
+  parallel::tiled_dbscan_report dr;
+  if (dbscan) {
+    // Checked before the (quadratic) clustering, as the in-memory route does.
+    parallel::tiled_dbscan_options dopt;
+    dopt.normalize = vo.normalize;
+    dopt.sample_mask = vo.sample_mask;
+    dopt.dbscan = q.dbscan;
+    dopt.repair = vo.repair;
+    dopt.tiling = tiling;
+    dr = parallel::tiled_dbscan(*src, energy, dopt, labels_tmp);
+    vr.valid = dr.valid;
+    vr.e0 = dr.e0;
+    vr.repair = dr.repair;
+    vr.band_rows = dr.block_rows;
+    vr.bands = dr.blocks;
+  } else if (ranks.mpi()) {
 #if defined(SPECTROMINE_HAS_MPI)
     vr = parallel::mpi_tiled_voronoi(MPI_COMM_WORLD, *src, energy, sites, vo, labels_tmp);
 #endif
@@ -302,6 +358,7 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
 #endif
 #if defined(SPECTROMINE_HAS_PNG)
       std::vector<std::string> legend(names.size());
+      if (relabel.outlier_label > 0) legend[static_cast<std::size_t>(relabel.outlier_label - 1)] = "outliers";
       io::write_label_png(batch->add(dir / "phase_map.png").temp_path(), map.view(), legend);
 #else
       skipped.push_back("phase_map.png (built without spectromine::png)");
@@ -314,7 +371,7 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
 
     ordered_json summary;
     summary["version"] = version_string;
-    summary["method"] = "voronoi";
+    summary["method"] = q.method;
     summary["input"] = {{"cube", q.input}, {"energy", q.energy}, {"rows", shape.rows},
                         {"cols", shape.cols}, {"bands", src->bands()}};
     ordered_json norm_json = "skipped (--no-normalize)";
@@ -327,6 +384,7 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
                      {"filled_pixels", vr.repair.filled}};
     ordered_json method_json = {{"sites", static_cast<index_t>(sites.spectra.size())},
                                 {"site_names", sites.names}};
+    if (dbscan) method_json = dr.parameters;
     summary["parameters"] = {{"method", method_json},
                              {"mask", mask_json},
                              {"normalize", norm_json},
@@ -344,7 +402,7 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
                          {"masked", shape.pixels() - vr.valid},
                          {"clustered", sums.labelled_pixels},
                          {"unlabeled_in_sample", vr.valid - sums.labelled_pixels}};
-    summary["clusters_found"] = static_cast<index_t>(sites.spectra.size());
+    summary["clusters_found"] = dbscan ? static_cast<index_t>(dr.clusters) : static_cast<index_t>(sites.spectra.size());
     summary["clusters"] = ordered_json::array();
     for (std::size_t i = 0; i < sums.clusters.size(); ++i) {
       const auto& c = sums.clusters[i];
@@ -353,17 +411,25 @@ inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const glob
                                      {"fraction", c.fraction},
                                      {"partition_label", relabel.old_label[i]}});
     }
+    if (relabel.outlier_label > 0) summary["outlier_label"] = relabel.outlier_label;
     if (!skipped.empty()) summary["skipped_outputs"] = skipped;
     auto& summary_file = batch->add(dir / "summary.json");
     summary["wall_time_s"] = timer.finish();
     io::write_json(summary_file.temp_path(), summary);
     batch->commit();
     if (!g.quiet)
-      std::fprintf(stderr, "cluster: voronoi (%s, %d rank%s, %lld bands of %lld rows), %lld sample pixels, %d clusters -> %s\n",
-                   ranks.mpi() ? "mpi" : "tiled", ranks.size, ranks.size == 1 ? "" : "s",
+      std::fprintf(stderr, "cluster: %s (%s, %d rank%s, %lld bands of %lld rows), %lld sample pixels, %d clusters -> %s\n",
+                   q.method.c_str(), ranks.mpi() ? "mpi" : "tiled", ranks.size, ranks.size == 1 ? "" : "s",
                    static_cast<long long>(vr.bands), static_cast<long long>(vr.band_rows),
                    static_cast<long long>(vr.valid), static_cast<int>(sums.clusters.size()), dir.string().c_str());
   });
 }
 
+}  // namespace spectromine::cli
+
+namespace spectromine::cli {
+// The name cluster.hpp used before dbscan had a tiled route.
+inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const global_options& g) {
+  run_tiled_cluster(q, g);
+}
 }  // namespace spectromine::cli
