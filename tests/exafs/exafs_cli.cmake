@@ -6,29 +6,8 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(spectrum "${DATA_DIR}/references/Fe_K/Hercynite.dat")
 
-function(run_ok name)
-  execute_process(COMMAND "${SPECTROMINE}" exafs ${ARGN} --quiet
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${name}: exit ${rc}\n${out}\n${err}")
-  endif()
-endfunction()
-
-# run_fails(name expected-stderr-substring args...): non-zero exit, one "error:" line.
-function(run_fails name expected)
-  execute_process(COMMAND "${SPECTROMINE}" exafs ${ARGN}
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(rc EQUAL 0)
-    message(FATAL_ERROR "${name}: expected failure, got exit 0")
-  endif()
-  if(NOT err MATCHES "^error: ")
-    message(FATAL_ERROR "${name}: stderr does not start with 'error: ':\n${err}")
-  endif()
-  string(FIND "${err}" "${expected}" at)
-  if(at LESS 0)
-    message(FATAL_ERROR "${name}: stderr lacks '${expected}':\n${err}")
-  endif()
-endfunction()
+set(CLI_COMMAND exafs)
+include("${CMAKE_CURRENT_LIST_DIR}/../cmake/cli_expect.cmake")
 
 # 1. a two-column spectrum, Duan 2016's transform (defaults: k 2-6.5, k^2, hanning)
 run_ok(dat --input "${spectrum}" --out "${WORK_DIR}/dat")

@@ -8,29 +8,8 @@ set(spectrum "${DATA_DIR}/references/Fe_K/Hercynite.dat")
 set(cube "${DATA_DIR}/demo/cube.npy")
 set(energy "${DATA_DIR}/demo/energy.txt")
 
-function(run_ok name)
-  execute_process(COMMAND "${SPECTROMINE}" normalize ${ARGN} --quiet
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${name}: exit ${rc}\n${out}\n${err}")
-  endif()
-endfunction()
-
-# run_fails(name expected-stderr-substring args...): non-zero exit, one "error:" line.
-function(run_fails name expected)
-  execute_process(COMMAND "${SPECTROMINE}" normalize ${ARGN}
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(rc EQUAL 0)
-    message(FATAL_ERROR "${name}: expected failure, got exit 0")
-  endif()
-  if(NOT err MATCHES "^error: ")
-    message(FATAL_ERROR "${name}: stderr does not start with 'error: ':\n${err}")
-  endif()
-  string(FIND "${err}" "${expected}" at)
-  if(at LESS 0)
-    message(FATAL_ERROR "${name}: stderr lacks '${expected}':\n${err}")
-  endif()
-endfunction()
+set(CLI_COMMAND normalize)
+include("${CMAKE_CURRENT_LIST_DIR}/../cmake/cli_expect.cmake")
 
 function(require_absent name path)
   if(EXISTS "${path}")
