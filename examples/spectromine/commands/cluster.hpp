@@ -324,7 +324,8 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
   if (do_repair) {  // validate before the expensive steps
     require(kp.first >= 1 && kp.first % 2 == 1, "cluster", "--repair K", "must be an odd number >= 1",
             kp.first);
-    require(kp.second >= 1 && kp.second <= kp.first * kp.first, "cluster", "--repair P",
+    // K^2 in 64 bits: K is not bounded yet here (the repair itself caps it).
+    require(kp.second >= 1 && kp.second <= std::int64_t{kp.first} * kp.first, "cluster", "--repair P",
             "must lie in 1..K^2", kp.second);
   }
   const std::filesystem::path dir(o.out);

@@ -247,7 +247,7 @@ inline tiled_repair_report tiled_repair(const npy_image_file<label_t>& in,
             mask->shape().rows);
   if (o.window_core) {
     require(o.k_size >= 1 && o.k_size % 2 == 1, "tiled_repair", "k_size", "must be an odd number >= 1", o.k_size);
-    require(o.p_num >= 1 && o.p_num <= o.k_size * o.k_size, "tiled_repair", "p_num", "must lie in 1..k_size^2", o.p_num);
+    require(o.p_num >= 1 && o.p_num <= std::int64_t{o.k_size} * o.k_size, "tiled_repair", "p_num", "must lie in 1..k_size^2", o.p_num);
   }
   tiled_repair_report report;
   const index_t H = shape.rows, W = shape.cols;
