@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "spectromine/core/memory_size.hpp"
 #include "spectromine/core/random.hpp"
 #include "spectromine/io/npy.hpp"
 #include "spectromine/io/text.hpp"
@@ -97,7 +98,7 @@ int run(const std::string& cube_path, const std::string& out, const std::string&
   parallel::npy_tile_source src(cube_path);
   parallel::tiled_voronoi_options o;
   o.normalize = edge;
-  o.tiling.memory_budget = parallel::parse_memory_size(budget);
+  o.tiling.memory_budget = parse_memory_size(budget, "bench_parallel_stream", "BUDGET");
   o.tiling.threads = threads;
   o.tiling.prefetch = prefetch;
   const auto t0 = std::chrono::steady_clock::now();

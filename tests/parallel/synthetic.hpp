@@ -6,9 +6,12 @@
 #include <boost/random/uniform_real_distribution.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/random.hpp"
@@ -23,6 +26,24 @@
 namespace parallel_test {
 
 using namespace spectromine;
+
+// A scratch folder, removed on scope exit; unique per name and process (the
+// MPI tests run this executable as several processes at once).
+struct temp_dir {
+  std::filesystem::path path;
+  explicit temp_dir(const std::string& name)
+      : path(std::filesystem::temp_directory_path() /
+             ("spectromine_parallel_" + name + "_" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
 
 inline std::vector<double> phase_spectrum(const std::vector<double>& e, double shift, double white) {
   std::vector<double> mu(e.size());

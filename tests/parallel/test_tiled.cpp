@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "spectromine/core/memory_size.hpp"
 #include "spectromine/core/random.hpp"
 #include "spectromine/io/npy.hpp"
 #include "spectromine/parallel/tiled.hpp"
@@ -26,15 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name) {
-    path = fs::temp_directory_path() / ("spectromine_parallel_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
+using parallel_test::temp_dir;
 
 // Random label image with blobs spanning many rows (components that cross
 // band borders), scattered noise pixels, sentinels, mask holes and a wide
@@ -183,42 +176,10 @@ TEST_CASE("tiled_voronoi equals the in-memory normalize -> standardize -> label 
   CHECK(io::read_npy_labels(dir.path / "labels.npy").storage() == expected.storage());
 }
 
-TEST_CASE("the labelling's fast standardization check equals standardize_status_of") {
-  // Spectra near the constant/non-constant floor (1.0 plus a few ulps of
-  // random noise: norm / floor ~ amplitude / 14), ordinary ones, zeros and
-  // non-finite ones: the decision must be the exact function's, always.
-  auto eng = make_engine(11, 0);
-  boost::random::uniform_int_distribution<int> amp(0, 40), len(1, 200);
-  boost::random::uniform_real_distribution<double> u(-1, 1);
-  index_t ok = 0, not_ok = 0, near = 0;
-  std::vector<float> out;
-  for (int trial = 0; trial < 20000; ++trial) {
-    const auto n = static_cast<std::size_t>(len(eng));
-    std::vector<float> x(n, 1.0f);
-    const int kind = trial % 5, a = amp(eng);
-    for (auto& v : x) {
-      if (kind <= 2) v = 1.0f + static_cast<float>(std::round(u(eng) * a)) * std::numeric_limits<float>::epsilon();
-      else if (kind == 3) v = static_cast<float>(u(eng) * std::pow(10.0, a / 4 - 5));
-      else v = 0.0f;
-    }
-    if (trial % 97 == 0) x[n / 2] = std::numeric_limits<float>::quiet_NaN();
-    if (trial % 89 == 0) x[0] = std::numeric_limits<float>::infinity();
-    out.assign(n, 0.0f);
-    const bool want = standardize_status_of(std::span<const float>(x), std::span<float>(out)) == standardize_status::ok;
-    CAPTURE(trial);
-    CHECK(parallel::detail::standardizes(std::span<const float>(x), std::span<float>(out)) == want);
-    (want ? ok : not_ok) += 1;
-    if (kind <= 2 && a >= 10 && a <= 18) ++near;
-  }
-  CHECK(ok > 1000);
-  CHECK(not_ok > 1000);
-  CHECK(near > 1000);
-}
-
 TEST_CASE("tiled inputs are validated") {
-  CHECK_THROWS_AS(parallel::parse_memory_size("12X"), invalid_argument);
-  CHECK(parallel::parse_memory_size("256M") == 256u * 1024u * 1024u);
-  CHECK(parallel::parse_memory_size("2G") == 2ull * 1024u * 1024u * 1024u);
+  CHECK_THROWS_AS(parse_memory_size("12X", "tiled", "memory budget"), invalid_argument);
+  CHECK(parse_memory_size("256M", "tiled", "memory budget") == 256u * 1024u * 1024u);
+  CHECK(parse_memory_size("2G", "tiled", "memory budget") == 2ull * 1024u * 1024u * 1024u);
   CHECK_THROWS_AS(parallel::plan_row_bands(10, 0), invalid_argument);
   const auto b = parallel::plan_row_bands(10, 4, 2);
   REQUIRE(b.size() == 3);

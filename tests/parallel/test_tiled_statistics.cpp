@@ -32,15 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name) {
-    path = fs::temp_directory_path() / ("spectromine_tstat_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
+using parallel_test::temp_dir;
 
 // The phase scene with a no-sample region (a flat faint background plus
 // noise, no edge) over the left third: two populations for Otsu.

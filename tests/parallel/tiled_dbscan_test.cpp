@@ -27,15 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name) {
-    path = fs::temp_directory_path() / ("spectromine_tdb_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
+using parallel_test::temp_dir;
 
 // 3 phases in diagonal stripes (each phase spread over every row band, so
 // clusters must be merged across blocks), a scale spread, noise, mixtures of

@@ -538,7 +538,7 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
                        {"masked", shape.pixels() - sample},
                        {"clustered", sums.labelled_pixels},
                        {"unlabeled_in_sample", sample - sums.labelled_pixels}};
-  summary["clusters_found"] = prep.clusters;
+  summary["clusters_found"] = relabel.phases();
   summary["clusters"] = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < sums.clusters.size(); ++i) {
     const auto& c = sums.clusters[i];

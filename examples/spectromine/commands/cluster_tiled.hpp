@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "spectromine/core/memory_size.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/io/atomic_file.hpp"
 #include "spectromine/io/csv.hpp"
@@ -197,7 +198,7 @@ inline void run_tiled_cluster(const tiled_cluster_request& q, const global_optio
   require_output_folder(q.out);
   parallel::tiling_options tiling;
   tiling.band_rows = q.tile;
-  tiling.memory_budget = parallel::parse_memory_size(q.memory_budget.empty() ? "256M" : q.memory_budget);
+  tiling.memory_budget = parse_memory_size(q.memory_budget.empty() ? "256M" : q.memory_budget, "cluster", "--memory-budget");
   tiling.threads = g.threads;
   tiling.validate();
   const fs::path dir(q.out);
@@ -402,7 +403,7 @@ inline void run_tiled_cluster(const tiled_cluster_request& q, const global_optio
                          {"masked", shape.pixels() - vr.valid},
                          {"clustered", sums.labelled_pixels},
                          {"unlabeled_in_sample", vr.valid - sums.labelled_pixels}};
-    summary["clusters_found"] = dbscan ? static_cast<index_t>(dr.clusters) : static_cast<index_t>(sites.spectra.size());
+    summary["clusters_found"] = relabel.phases();
     summary["clusters"] = ordered_json::array();
     for (std::size_t i = 0; i < sums.clusters.size(); ++i) {
       const auto& c = sums.clusters[i];
@@ -425,11 +426,4 @@ inline void run_tiled_cluster(const tiled_cluster_request& q, const global_optio
   });
 }
 
-}  // namespace spectromine::cli
-
-namespace spectromine::cli {
-// The name cluster.hpp used before dbscan had a tiled route.
-inline void run_tiled_voronoi_cluster(const tiled_cluster_request& q, const global_options& g) {
-  run_tiled_cluster(q, g);
-}
 }  // namespace spectromine::cli

@@ -52,6 +52,12 @@ struct relabel_result {
   label_t outlier_label = 0;         // new label of the former outliers (0 = none)
   label_t unexplained_label = 0;     // new label of the former unexplained pixels (0 = none)
   index_t unlabeled = 0;             // pixels left at 0
+
+  // Phases in the map: every label but the outlier and unexplained classes.
+  // (For voronoi this counts the sites that kept pixels, not the sites.)
+  [[nodiscard]] label_t phases() const {
+    return clusters - (outlier_label > 0 ? 1 : 0) - (unexplained_label > 0 ? 1 : 0);
+  }
 };
 
 namespace detail {

@@ -6,13 +6,10 @@
 // dot products; ||q - p||^2 = ||q||^2 + ||p||^2 - 2 q.p (for standardized
 // spectra, unit vectors: 2 - 2 q.p). The float32 value only FILTERS: a pair
 // whose float32 estimate is within eps^2 + margin is decided by the canonical
-// double distance (index/concept.hpp), so the answer is exact. The margin is
-// the textbook bound for a float dot product of length d in any summation
-// order (FMA included): |error| <= gamma_d sum |q_i p_i|, gamma_d = d u / (1 -
-// d u), u = 2^-24, plus the three roundings of combining the norms, all
-// bounded by gamma_{d+4} (||q|| + ||p||)^2 <= 4 gamma_{d+4} max||x||^2; we use
-// twice that. Only pairs within that thin shell around eps pay a canonical
-// distance, which is why the filter costs nothing in accuracy.
+// double distance (index/concept.hpp), so the answer is exact. The margin
+// (index/detail/gemm_filter.hpp) bounds the float rounding; only pairs within
+// that thin shell around eps pay a canonical distance, which is why the
+// filter costs nothing in accuracy.
 //
 // Early exit: a batch of queries stops scanning point blocks once every
 // query's visitor has said stop (DBSCAN core detection stops at MinPts).
@@ -33,6 +30,7 @@
 #include "spectromine/core/types.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/index/concept.hpp"
+#include "spectromine/index/detail/gemm_filter.hpp"
 
 namespace spectromine::index {
 
@@ -54,18 +52,7 @@ class brute_force {
     validate_features(f, "brute_force");
     options_.validate();
     const index_t n = f.size;
-    norms_.resize(static_cast<std::size_t>(n));
-    double max_norm2 = 0;
-    for (index_t i = 0; i < n; ++i) {
-      const float* r = f.row_pointer(i);
-      double s = 0;
-      for (index_t k = 0; k < f.dim; ++k) s += static_cast<double>(r[k]) * r[k];
-      norms_[static_cast<std::size_t>(i)] = static_cast<float>(s);
-      max_norm2 = std::max(max_norm2, s);
-    }
-    const double u = std::ldexp(1.0, -24);
-    const double du = static_cast<double>(f.dim + 4) * u;
-    margin_ = 2.0 * (du / (1.0 - du)) * 4.0 * max_norm2 + 1e-30;
+    margin_ = detail::gemm_distance_margin(f.dim, detail::row_squared_norms(f, norms_));
     live_.assign(static_cast<std::size_t>(n), 1);
     live_count_ = n;
     packed_ids_.resize(static_cast<std::size_t>(n));
@@ -103,7 +90,7 @@ class brute_force {
     using col_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
     using mapped = Eigen::Map<const row_matrix, 0, Eigen::OuterStride<>>;
     const double eps2 = squared_radius(eps);
-    const float filter2 = static_cast<float>((eps2 + margin_) * (1.0 + 1e-6));
+    const float filter2 = detail::gemm_filter_threshold(eps2, margin_);
     const index_t dim = f_.dim;
     const auto packed = static_cast<index_t>(packed_ids_.size());
     row_matrix qmat;

@@ -32,8 +32,14 @@ namespace detail {
 inline std::filesystem::path temporary_sibling(const std::filesystem::path& target) {
   static std::atomic<unsigned long> counter{0};
   std::filesystem::path dir = target.parent_path();
-  std::string name = "." + target.filename().string() + ".tmp" +
-                     std::to_string(SPECTROMINE_GETPID()) + "_" + std::to_string(++counter);
+  // Appended piece by piece: `"." + std::string` trips GCC 12's false
+  // -Wrestrict (GCC bug 105329) at -O3.
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".tmp";
+  name += std::to_string(SPECTROMINE_GETPID());
+  name += '_';
+  name += std::to_string(++counter);
   return dir.empty() ? std::filesystem::path(name) : dir / name;
 }
 }  // namespace detail

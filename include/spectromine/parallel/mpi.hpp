@@ -242,7 +242,7 @@ tiled_voronoi_report mpi_tiled_voronoi(MPI_Comm comm, Source& source, std::span<
   tiled_voronoi_report report;
   detail::mpi_collective(comm, [&] {
     detail::validate_voronoi(options, energy, E, sites);
-    sample = detail::open_sample_mask(options, shape);
+    sample = detail::open_sample_mask(options.sample_mask, shape, "mpi_tiled_voronoi");
     index.emplace(detail::labelling_index(sites, energy, options));
   });
   // e0 from the mean spectrum: the ranks share the pass (block partials

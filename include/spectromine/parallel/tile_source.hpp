@@ -38,7 +38,6 @@
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/cube_view.hpp"
 #include "spectromine/core/image.hpp"
-#include "spectromine/core/memory_size.hpp"
 #include "spectromine/core/types.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/io/load.hpp"
@@ -85,12 +84,6 @@ inline std::vector<row_band> plan_row_bands(index_t image_rows, index_t band_row
     out.push_back(b);
   }
   return out;
-}
-
-// A memory budget ("256M", "2G", "512K", "1000" bytes): the library's one
-// parser (core/memory_size.hpp), errors naming component "tiled".
-inline std::size_t parse_memory_size(const std::string& text) {
-  return spectromine::parse_memory_size(text, "tiled", "memory budget");
 }
 
 // How the image is cut.

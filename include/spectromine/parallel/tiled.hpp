@@ -457,61 +457,6 @@ struct label_buffers {
 // from memory. Each stage is per pixel, so the blocking cannot change a result.
 inline constexpr index_t label_block = 2048;
 
-// standardize_status_of(x) == ok, without its cost where the answer is
-// clear. The exact function sums in double sequentially (three dependent
-// chains of E adds: the most expensive stage of the band in the profile of
-// session 3); here the same quantities are summed with 8 independent
-// accumulators (vectorizable). They differ from the sequential sums by
-// relative ~E x 2^-53; the decision `norm > 8 eps_f peak sqrt(E)` is taken
-// from them only when norm is outside +-1% of that floor (peak, a max, is
-// exact in any order), else by standardize_status_of itself. Non-finite
-// spectra (a non-finite sum) also go to the exact function.
-inline bool standardizes(std::span<const float> x, std::span<float> scratch) {
-  constexpr std::size_t L = 8;
-  const std::size_t n = x.size(), body = n / L * L;
-  double acc[L] = {};
-  for (std::size_t i = 0; i < body; i += L)
-    for (std::size_t k = 0; k < L; ++k) acc[k] += static_cast<double>(x[i + k]);
-  // max |x| on the bits: for |x| (sign cleared) the IEEE order is the
-  // unsigned integer order, and an integer max vectorizes (NaN, above every
-  // finite or infinite value, makes the peak non-finite, as it should).
-  std::uint32_t bits[L] = {};
-  for (std::size_t i = 0; i < body; i += L)
-    for (std::size_t k = 0; k < L; ++k) {
-      const std::uint32_t a = std::bit_cast<std::uint32_t>(x[i + k]) & 0x7fffffffu;
-      bits[k] = a > bits[k] ? a : bits[k];
-    }
-  double sum = 0;
-  std::uint32_t top = 0;
-  for (std::size_t k = 0; k < L; ++k) sum += acc[k], top = std::max(top, bits[k]);
-  for (std::size_t i = body; i < n; ++i) {
-    sum += static_cast<double>(x[i]);
-    top = std::max(top, std::bit_cast<std::uint32_t>(x[i]) & 0x7fffffffu);
-  }
-  const double pk = static_cast<double>(std::bit_cast<float>(top));
-  auto exact = [&] { return standardize_status_of(x, scratch) == standardize_status::ok; };
-  if (n == 0 || !std::isfinite(sum) || !std::isfinite(pk)) return exact();
-  const double mean = sum / static_cast<double>(n);
-  double sq[L] = {};
-  for (std::size_t i = 0; i < body; i += L)
-    for (std::size_t k = 0; k < L; ++k) {
-      const double d = static_cast<double>(x[i + k]) - mean;
-      sq[k] += d * d;
-    }
-  double ss = 0;
-  for (std::size_t k = 0; k < L; ++k) ss += sq[k];
-  for (std::size_t i = body; i < n; ++i) {
-    const double d = static_cast<double>(x[i]) - mean;
-    ss += d * d;
-  }
-  const double norm = std::sqrt(ss);
-  // standardize_status_of's noise floor, term for term (float storage).
-  const double floor = 8.0 * std::numeric_limits<float>::epsilon() * pk * std::sqrt(static_cast<double>(n));
-  if (std::isfinite(norm) && norm > 1.01 * floor) return true;
-  if (norm < 0.99 * floor) return false;
-  return exact();
-}
-
 // The pixels of one band (contiguous spectra `d`, sample rows or null):
 // normalize in place with a fixed e0 -> standardize's validity -> nearest
 // site, as the CLI's in-memory pipeline (examples/spectromine/commands/
@@ -557,7 +502,7 @@ inline index_t label_pixels(cube_view<float> d, const std::uint8_t* sample, std:
         std::fill(val, val + m, std::uint8_t{1});
       }
       for (index_t p = 0; p < m; ++p)
-        if (val[p]) val[p] = standardizes(std::span<const float>(v.spectrum(p)), std::span<float>(scratch));
+        if (val[p]) val[p] = is_standardizable(std::span<const float>(v.spectrum(p)), std::span<float>(scratch));
       index.assign(cube_view<const float>(v), mask_view(val, s), label_view(labels + b0, s));
       for (index_t p = 0; p < m; ++p) local += val[p];
     }
@@ -647,25 +592,33 @@ inline tiled_repair_options repair_of(const tiled_voronoi_options& options) {
   return ro;
 }
 
-inline std::vector<index_t> count_labels(const npy_image_file<label_t>& labels, index_t sites) {
-  const image_shape s = labels.shape();
+// Pixels per label 0..max_label of a label file; labels::outlier pixels are
+// counted into *outliers when given.
+inline std::vector<index_t> count_labels(const npy_image_file<label_t>& file, index_t max_label,
+                                         index_t* outliers = nullptr) {
+  const image_shape s = file.shape();
   std::vector<label_t> row(static_cast<std::size_t>(s.cols));
-  std::vector<index_t> counts(static_cast<std::size_t>(sites) + 1, 0);
+  std::vector<index_t> counts(static_cast<std::size_t>(max_label) + 1, 0);
   for (index_t r = 0; r < s.rows; ++r) {
-    labels.read_rows(r, 1, row.data());
-    for (auto l : row)
-      if (l >= 0 && l <= sites) ++counts[static_cast<std::size_t>(l)];
+    file.read_rows(r, 1, row.data());
+    for (auto l : row) {
+      if (l >= 0 && l <= max_label) ++counts[static_cast<std::size_t>(l)];
+      else if (outliers && l == labels::outlier) ++*outliers;
+    }
   }
   return counts;
 }
 
-inline std::optional<npy_image_file<std::uint8_t>> open_sample_mask(const tiled_voronoi_options& options,
-                                                                    image_shape shape) {
-  if (options.sample_mask.empty()) return std::nullopt;
-  auto m = npy_image_file<std::uint8_t>::open(options.sample_mask);
-  require(m.shape() == shape, "tiled_voronoi", "sample mask",
+// The sample mask file (none when `path` is empty), checked against the
+// cube's image shape.
+inline std::optional<npy_image_file<std::uint8_t>> open_sample_mask(const std::filesystem::path& path,
+                                                                    image_shape shape,
+                                                                    std::string_view component) {
+  if (path.empty()) return std::nullopt;
+  auto m = npy_image_file<std::uint8_t>::open(path);
+  require(m.shape() == shape, component, "sample mask",
           "must have the cube's image shape " + std::to_string(shape.rows) + " x " + std::to_string(shape.cols),
-          options.sample_mask.string());
+          path.string());
   return m;
 }
 
@@ -686,7 +639,7 @@ tiled_voronoi_report tiled_voronoi(Source& source, std::span<const double> energ
   const index_t H = source.rows(), W = source.cols(), E = source.bands();
   detail::validate_voronoi(options, energy, E, sites);
   const image_shape shape{H, W};
-  const auto sample = detail::open_sample_mask(options, shape);
+  const auto sample = detail::open_sample_mask(options.sample_mask, shape, "tiled_voronoi");
   const partition::nearest_site_index index = detail::labelling_index(sites, energy, options);
 
   tiled_voronoi_report report;

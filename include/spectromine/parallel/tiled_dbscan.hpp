@@ -78,6 +78,7 @@
 #include "spectromine/core/types.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/index/concept.hpp"
+#include "spectromine/index/detail/gemm_filter.hpp"
 #include "spectromine/io/atomic_file.hpp"
 #include "spectromine/parallel/tile_source.hpp"
 #include "spectromine/parallel/tiled.hpp"
@@ -141,17 +142,7 @@ struct point_rows {
   index_t id(index_t k) const noexcept {
     return ids.empty() ? first + k : ids[static_cast<std::size_t>(k)];
   }
-  void compute_norms() {
-    norms.resize(static_cast<std::size_t>(f.size()));
-    max_norm2 = 0;
-    for (index_t i = 0; i < f.size(); ++i) {
-      const float* r = f.row_pointer(i);
-      double s = 0;
-      for (index_t k = 0; k < f.dim(); ++k) s += static_cast<double>(r[k]) * r[k];
-      norms[static_cast<std::size_t>(i)] = static_cast<float>(s);
-      max_norm2 = std::max(max_norm2, s);
-    }
-  }
+  void compute_norms() { max_norm2 = index::detail::row_squared_norms(f.view(), norms); }
 };
 
 // Copies the rows `local` of `from` into `out` (ids kept).
@@ -169,10 +160,21 @@ inline void pack_rows(const point_rows& from, std::span<const index_t> local, po
   }
 }
 
+// The rows 0..size-1 not in `sorted` (ascending), into `out`.
+inline void other_rows(std::span<const index_t> sorted, index_t size, std::vector<index_t>& out) {
+  out.clear();
+  std::size_t k = 0;
+  for (index_t r = 0; r < size; ++r) {
+    if (k < sorted.size() && sorted[k] == r) ++k;
+    else out.push_back(r);
+  }
+}
+
 // For every pair (q in Q, c in C) with want(q, c) and canonical squared
 // distance <= eps2: hit(worker, q, c, d2). Workers own disjoint ranges of Q.
-// float32 GEMM + the brute_force margin (gamma_{d+4} bound, doubled) as a
-// conservative filter; canonical distance decides.
+// float32 GEMM + the brute-force index's rounding margin
+// (index/detail/gemm_filter.hpp) as a conservative filter; canonical
+// distance decides.
 template <class Want, class Hit>
 void scan_pairs(const point_rows& Q, const point_rows& C, double eps2, int threads, Want&& want, Hit&& hit) {
   if (Q.size() == 0 || C.size() == 0) return;
@@ -180,10 +182,8 @@ void scan_pairs(const point_rows& Q, const point_rows& C, double eps2, int threa
   using col_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
   using mapped = Eigen::Map<const row_matrix, 0, Eigen::OuterStride<>>;
   const index_t dim = Q.f.dim();
-  const double u = std::ldexp(1.0, -24);
-  const double du = static_cast<double>(dim + 4) * u;
-  const double margin = 2.0 * (du / (1.0 - du)) * 4.0 * std::max(Q.max_norm2, C.max_norm2) + 1e-30;
-  const float filter2 = static_cast<float>((eps2 + margin) * (1.0 + 1e-6));
+  const float filter2 = index::detail::gemm_filter_threshold(
+      eps2, index::detail::gemm_distance_margin(dim, std::max(Q.max_norm2, C.max_norm2)));
   constexpr index_t qb = 64, cb = 1024;
   parallel_for(Q.size(), threads, qb, [&](index_t begin, index_t end, int worker) {
     col_matrix dots;
@@ -266,42 +266,6 @@ class feature_reader {
   pixel_mask sample_buf_;
   pixel_mask valid_;
   cube_view<const float> normalized_{};
-};
-
-// The in-memory dbscan_auto_eps's pixel choice, streamed: evenly spaced ranks
-// among the sample pixels, an unusable pixel passing its turn on.
-struct auto_eps_picker {
-  index_t in_sample = 0, m = 0, rank = 0, s = 0;
-  bool pending = false;
-  index_t target(index_t k) const {
-    return static_cast<index_t>((static_cast<double>(k) + 0.5) * static_cast<double>(in_sample) /
-                                static_cast<double>(m));
-  }
-  template <class T>
-  static bool usable(std::span<const T> spec) {
-    double lo = 0, hi = 0;
-    bool first = true;
-    for (const T v : spec) {
-      if (!std::isfinite(static_cast<double>(v))) return false;
-      if (first) lo = hi = v, first = false;
-      lo = std::min<double>(lo, v);
-      hi = std::max<double>(hi, v);
-    }
-    return hi > lo;
-  }
-  bool done() const noexcept { return s >= m; }
-  // One sample pixel (in image order); true = take it.
-  template <class T>
-  bool offer(std::span<const T> spec) {
-    if (done()) return false;
-    if (rank++ >= target(s)) pending = true;
-    if (pending && usable(spec)) {
-      pending = false;
-      ++s;
-      return true;
-    }
-    return false;
-  }
 };
 
 // Lock-free union-find on int32 parents: a root is only ever linked under a
@@ -411,9 +375,7 @@ tiled_dbscan_report tiled_dbscan(Source& source, std::span<const double> energy,
   require(E >= 2, component, "bands", "must be >= 2", E);
   const int threads = resolve_threads(options.tiling.threads);
   const image_shape shape{H, W};
-  tiled_voronoi_options sample_holder;  // reuse tiled.hpp's mask opening
-  sample_holder.sample_mask = options.sample_mask;
-  const auto sample = detail::open_sample_mask(sample_holder, shape);
+  const auto sample = detail::open_sample_mask(options.sample_mask, shape, component);
   const npy_image_file<std::uint8_t>* sample_ptr = sample ? &*sample : nullptr;
 
   tiled_dbscan_report report;
@@ -469,7 +431,7 @@ tiled_dbscan_report tiled_dbscan(Source& source, std::span<const double> energy,
     } else {
       const auto& ao = options.dbscan.auto_eps;
       ao.validate();
-      detail::auto_eps_picker pick;
+      partition::detail::auto_eps_pixel_picker pick;  // the in-memory choice, fed as a stream
       pick.in_sample = report.valid;
       require(pick.in_sample > 0, "dbscan auto eps", "sample pixels", "must not be empty (mask has no pixel)", 0);
       pick.m = std::min<index_t>(ao.sample_pixels, pick.in_sample);
@@ -483,10 +445,7 @@ tiled_dbscan_report tiled_dbscan(Source& source, std::span<const double> energy,
         index_t band_sample = 0;
         for (const auto c : row_codes) band_sample += c != 0;
         if (band_sample == 0) continue;
-        if (!pick.pending && pick.rank + band_sample <= pick.target(pick.s)) {
-          pick.rank += band_sample;
-          continue;
-        }
+        if (pick.skip(band_sample)) continue;
         (void)reader.read(band.row0, band.rows);
         const auto nv = reader.normalized();
         for (index_t i = 0; i < band.rows * W && !pick.done(); ++i) {
@@ -597,15 +556,7 @@ tiled_dbscan_report tiled_dbscan(Source& source, std::span<const double> energy,
           }
           // B: unsaturated rows of j against the rest of i (j side only)
           if (!uj.empty() && ui.size() < static_cast<std::size_t>(Bi.size())) {
-            rest.clear();
-            std::size_t k = 0;
-            for (index_t r = 0; r < Bi.size(); ++r) {
-              if (k < ui.size() && ui[k] == r) {
-                ++k;
-                continue;
-              }
-              rest.push_back(r);
-            }
+            detail::other_rows(ui, Bi.size(), rest);
             detail::pack_rows(Bj, uj, qpack);
             detail::pack_rows(Bi, rest, cpack);
             detail::scan_pairs(qpack, cpack, eps2, threads,
@@ -753,15 +704,7 @@ tiled_dbscan_report tiled_dbscan(Source& source, std::span<const double> energy,
           link(qpack, Bj, false);
         }
         if (!rj.empty() && ri.size() < static_cast<std::size_t>(Bi.size())) {
-          rest.clear();
-          std::size_t k = 0;
-          for (index_t r = 0; r < Bi.size(); ++r) {
-            if (k < ri.size() && ri[k] == r) {
-              ++k;
-              continue;
-            }
-            rest.push_back(r);
-          }
+          detail::other_rows(ri, Bi.size(), rest);
           detail::pack_rows(Bj, rj, qpack);
           detail::pack_rows(Bi, rest, cpack);
           link(qpack, cpack, false);
@@ -842,16 +785,7 @@ tiled_dbscan_report tiled_dbscan(Source& source, std::span<const double> energy,
     if (options.repair) ro = *options.repair;
     else ro.window_core = ro.fill = false;
     report.repair = tiled_repair(raw, &valid_file, final_labels, labels_out.string() + ".cored", ro, options.tiling);
-    // counts after repair
-    report.label_counts.assign(static_cast<std::size_t>(clusters) + 1, 0);
-    for (const auto& band : bands) {
-      band_labels.resize(static_cast<std::size_t>(band.rows * W));
-      final_labels.read_rows(band.row0, band.rows, band_labels.data());
-      for (const label_t l : band_labels) {
-        if (l == labels::outlier) ++report.outlier_count;
-        else if (l >= 0 && l <= clusters) ++report.label_counts[static_cast<std::size_t>(l)];
-      }
-    }
+    report.label_counts = detail::count_labels(final_labels, clusters, &report.outlier_count);  // after repair
     final_labels.sync();
   }
   params["tiling"] = {{"block_rows", report.block_rows},   {"link_block_rows", report.link_block_rows},

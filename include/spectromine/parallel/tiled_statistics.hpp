@@ -115,7 +115,7 @@ namespace detail {
 // may compute them (mean_partials_pass with a band_share) and one process
 // folds them in order: bit for bit the in-memory mean for any band height,
 // thread count or rank count.
-inline constexpr index_t mean_block = 4096;
+inline constexpr index_t mean_block = ::spectromine::detail::mean_block_pixels;
 
 struct mean_unit {
   index_t block0 = 0, block1 = 0;  // blocks [block0, block1)
@@ -183,23 +183,14 @@ void mean_partials_pass(Source& source, const npy_image_file<std::uint8_t>* mask
         part.counts.assign(static_cast<std::size_t>(u.blocks()), 0);
         part.sums.assign(static_cast<std::size_t>(u.blocks() * E), 0.0);
         parallel_for(u.blocks(), t.threads, 1, [&](index_t b0, index_t b1, int) {
-          std::vector<double> tmp(static_cast<std::size_t>(E));
+          std::vector<double> tmp;
+          // buffer pixel q is image pixel first + q
+          auto keep = [&](index_t q) { return !mask || m[static_cast<std::size_t>(q)] != 0; };
           for (index_t b = b0; b < b1; ++b) {
-            double* acc = part.sums.data() + b * E;
             const index_t p0 = (u.block0 + b) * mean_block;
             const index_t p1 = std::min(u.pixel1, p0 + mean_block);
-            for (index_t p = p0; p < p1; ++p) {
-              if (mask && m[static_cast<std::size_t>(p - first)] == 0) continue;
-              const float* x = d.pixel_pointer(p - first);
-              bool finite = true;
-              for (index_t j = 0; j < E; ++j) {
-                tmp[j] = static_cast<double>(x[j]);
-                finite = finite && std::isfinite(tmp[j]);
-              }
-              if (!finite) continue;
-              for (index_t j = 0; j < E; ++j) acc[j] += tmp[j];
-              ++part.counts[static_cast<std::size_t>(b)];
-            }
+            part.counts[static_cast<std::size_t>(b)] = ::spectromine::detail::add_finite_spectra(
+                cube_view<const float>(d), p0 - first, p1 - first, keep, part.sums.data() + b * E, tmp);
           }
         });
         fold(mine[k], std::as_const(part));

@@ -484,33 +484,50 @@ struct normalize_cube_report {
 
 namespace detail {
 
+// Adds the finite spectra among pixels [p0, p1) of `in` that `keep(p)`
+// accepts to acc[0..bands), pixel by pixel in order; returns how many. One
+// block of mean_finite_spectrum, shared with its streaming twin
+// (parallel/tiled_statistics.hpp), which must reproduce it bit for bit.
+template <class T, class Keep>
+index_t add_finite_spectra(cube_view<const T> in, index_t p0, index_t p1, Keep&& keep, double* acc,
+                           std::vector<double>& tmp) {
+  const index_t bands = in.bands();
+  tmp.resize(static_cast<std::size_t>(bands));
+  index_t count = 0;
+  for (index_t p = p0; p < p1; ++p) {
+    if (!keep(p)) continue;
+    const T* s = in.pixel_pointer(p);
+    bool finite = true;
+    for (index_t j = 0; j < bands; ++j) {
+      tmp[j] = static_cast<double>(s[j]);
+      finite = finite && std::isfinite(tmp[j]);
+    }
+    if (!finite) continue;
+    for (index_t j = 0; j < bands; ++j) acc[j] += tmp[j];
+    ++count;
+  }
+  return count;
+}
+
+// Pixels per block of mean_finite_spectrum (and of its streaming twin).
+inline constexpr index_t mean_block_pixels = 4096;
+
 // Mean spectrum of the unmasked pixels whose spectrum is finite; fixed
 // blocks summed in block order, so the result is independent of threads.
 template <class T>
 std::vector<double> mean_finite_spectrum(cube_view<const T> in, mask_view mask, int threads) {
   const index_t n = in.pixel_count(), bands = in.bands();
-  constexpr index_t block = 4096;
+  constexpr index_t block = mean_block_pixels;
   const index_t blocks = (n + block - 1) / block;
   std::vector<double> partial(static_cast<std::size_t>(blocks * bands), 0.0);
   std::vector<index_t> counts(static_cast<std::size_t>(blocks), 0);
   const bool use_mask = mask.pixel_count() > 0;
   parallel_for(blocks, threads, 1, [&](index_t b0, index_t b1, int) {
-    std::vector<double> tmp(static_cast<std::size_t>(bands));
-    for (index_t b = b0; b < b1; ++b) {
-      double* acc = partial.data() + b * bands;
-      for (index_t p = b * block; p < std::min(n, (b + 1) * block); ++p) {
-        if (use_mask && mask[p] == 0) continue;
-        const T* s = in.pixel_pointer(p);
-        bool finite = true;
-        for (index_t j = 0; j < bands; ++j) {
-          tmp[j] = static_cast<double>(s[j]);
-          finite = finite && std::isfinite(tmp[j]);
-        }
-        if (!finite) continue;
-        for (index_t j = 0; j < bands; ++j) acc[j] += tmp[j];
-        ++counts[b];
-      }
-    }
+    std::vector<double> tmp;
+    auto keep = [&](index_t p) { return !use_mask || mask[p] != 0; };
+    for (index_t b = b0; b < b1; ++b)
+      counts[b] = add_finite_spectra(in, b * block, std::min(n, (b + 1) * block), keep,
+                                     partial.data() + b * bands, tmp);
   });
   std::vector<double> mean(static_cast<std::size_t>(bands), 0.0);
   index_t total = 0;

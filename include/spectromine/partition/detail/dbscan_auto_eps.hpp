@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include <Eigen/Core>
@@ -72,6 +73,58 @@ struct dbscan_auto_eps_options {
   }
 };
 
+namespace detail {
+
+// Which pixels auto eps draws its noise for: m evenly spaced ranks among the
+// in_sample sample pixels; an unusable pixel (NaN / Inf, or constant) passes
+// its turn on to the next usable one. Fed the sample pixels in image order,
+// one at a time, with O(1) memory, so that a stream (parallel/tiled_dbscan.hpp)
+// picks exactly the pixels the in-memory function picks.
+struct auto_eps_pixel_picker {
+  index_t in_sample = 0, m = 0;
+  index_t rank = 0, taken = 0;
+  bool pending = false;  // a target was reached but its pixel was unusable
+
+  index_t target(index_t k) const {
+    return static_cast<index_t>((static_cast<double>(k) + 0.5) * static_cast<double>(in_sample) /
+                                static_cast<double>(m));
+  }
+  bool done() const noexcept { return taken >= m; }
+  template <class T>
+  static bool usable(std::span<const T> spectrum) {
+    double lo = 0, hi = 0;
+    bool first = true;
+    for (const T v : spectrum) {
+      if (!std::isfinite(static_cast<double>(v))) return false;
+      if (first) lo = hi = v, first = false;
+      lo = std::min<double>(lo, v);
+      hi = std::max<double>(hi, v);
+    }
+    return hi > lo;
+  }
+  // The next sample pixel in image order; true = it is picked.
+  template <class T>
+  bool offer(std::span<const T> spectrum) {
+    if (done()) return false;
+    if (rank++ >= target(taken)) pending = true;
+    if (pending && usable(spectrum)) {
+      pending = false;
+      ++taken;
+      return true;
+    }
+    return false;
+  }
+  // Skips `count` sample pixels when none of them can be picked (a stream
+  // jumping over a band); false when one might be, and the band must be read.
+  bool skip(index_t count) {
+    if (pending || rank + count > target(taken)) return false;
+    rank += count;
+    return true;
+  }
+};
+
+}  // namespace detail
+
 struct dbscan_auto_eps_result {
   double eps = 0;              // the chosen radius (distance between standardized features)
   double median = 0;           // median same-spectrum distance (for scale)
@@ -99,44 +152,16 @@ dbscan_auto_eps_result dbscan_auto_eps(cube_view<const T> normalized, mask_view 
     require(basis->rows() == bands && basis->cols() > 0, component, "basis rows",
             "must equal the band count " + std::to_string(bands), basis->rows());
 
-  auto usable = [&](index_t p) {
-    if (use_mask && mask[p] == 0) return false;
-    double lo = 0, hi = 0;
-    bool first = true;
-    for (const T v : normalized.spectrum(p)) {
-      if (!std::isfinite(static_cast<double>(v))) return false;
-      if (first) lo = hi = v, first = false;
-      lo = std::min<double>(lo, v);
-      hi = std::max<double>(hi, v);
-    }
-    return hi > lo;
-  };
-  // Evenly spaced ranks among the sample pixels; an unusable pixel (NaN,
-  // constant) passes its turn to the next usable one. No per-pixel list: O(m)
-  // memory whatever the cube size.
-  index_t in_sample = 0;
-  for (index_t p = 0; p < normalized.pixel_count(); ++p) in_sample += (!use_mask || mask[p] != 0);
-  require(in_sample > 0, component, "sample pixels", "must not be empty (mask has no pixel)", 0);
-  const index_t m = std::min<index_t>(options.sample_pixels, in_sample);
+  // Evenly spaced ranks among the sample pixels (detail::auto_eps_pixel_picker).
+  // No per-pixel list: O(m) memory whatever the cube size.
+  detail::auto_eps_pixel_picker pick;
+  for (index_t p = 0; p < normalized.pixel_count(); ++p) pick.in_sample += (!use_mask || mask[p] != 0);
+  require(pick.in_sample > 0, component, "sample pixels", "must not be empty (mask has no pixel)", 0);
+  pick.m = std::min<index_t>(options.sample_pixels, pick.in_sample);
   std::vector<index_t> chosen;
-  chosen.reserve(static_cast<std::size_t>(m));
-  {
-    index_t rank = 0, s = 0;
-    auto target = [&](index_t k) {
-      return static_cast<index_t>((static_cast<double>(k) + 0.5) * static_cast<double>(in_sample) /
-                                  static_cast<double>(m));
-    };
-    bool pending = false;  // a target was reached but its pixel was unusable
-    for (index_t p = 0; p < normalized.pixel_count() && s < m; ++p) {
-      if (use_mask && mask[p] == 0) continue;
-      if (rank++ >= target(s)) pending = true;
-      if (pending && usable(p)) {
-        chosen.push_back(p);
-        pending = false;
-        ++s;
-      }
-    }
-  }
+  chosen.reserve(static_cast<std::size_t>(pick.m));
+  for (index_t p = 0; p < normalized.pixel_count() && !pick.done(); ++p)
+    if ((!use_mask || mask[p] != 0) && pick.offer(normalized.spectrum(p))) chosen.push_back(p);
   require(!chosen.empty(), component, "sample pixels",
           "must include at least one finite, non-constant spectrum", 0);
   const auto m_used = static_cast<index_t>(chosen.size());
