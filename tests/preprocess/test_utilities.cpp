@@ -7,6 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include <boost/random/uniform_int_distribution.hpp>
+#include <boost/random/uniform_real_distribution.hpp>
+
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/random.hpp"
 #include "spectromine/preprocess/interpolate.hpp"
@@ -277,4 +280,36 @@ TEST_CASE("sample_mask keeps a field that is sample everywhere (no empty populat
   CHECK_FALSE(m.report.otsu_applied);
   CHECK(m.report.sample == c.pixel_count());
   CHECK(std::abs(m.report.windows.e0 - 7120) <= 1.0);
+}
+
+TEST_CASE("is_standardizable equals standardize_status_of == ok") {
+  // Spectra near the constant/non-constant floor (1.0 plus a few ulps of
+  // random noise: norm / floor ~ amplitude / 14), ordinary ones, zeros and
+  // non-finite ones: the decision must be the exact function's, always.
+  auto eng = make_engine(11, 0);
+  boost::random::uniform_int_distribution<int> amp(0, 40), len(1, 200);
+  boost::random::uniform_real_distribution<double> u(-1, 1);
+  index_t ok = 0, not_ok = 0, near = 0;
+  std::vector<float> out;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const auto n = static_cast<std::size_t>(len(eng));
+    std::vector<float> x(n, 1.0f);
+    const int kind = trial % 5, a = amp(eng);
+    for (auto& v : x) {
+      if (kind <= 2) v = 1.0f + static_cast<float>(std::round(u(eng) * a)) * std::numeric_limits<float>::epsilon();
+      else if (kind == 3) v = static_cast<float>(u(eng) * std::pow(10.0, a / 4 - 5));
+      else v = 0.0f;
+    }
+    if (trial % 97 == 0) x[n / 2] = std::numeric_limits<float>::quiet_NaN();
+    if (trial % 89 == 0) x[0] = std::numeric_limits<float>::infinity();
+    out.assign(n, 0.0f);
+    const bool want = standardize_status_of(std::span<const float>(x), std::span<float>(out)) == standardize_status::ok;
+    CAPTURE(trial);
+    CHECK(is_standardizable(std::span<const float>(x), std::span<float>(out)) == want);
+    (want ? ok : not_ok) += 1;
+    if (kind <= 2 && a >= 10 && a <= 18) ++near;
+  }
+  CHECK(ok > 1000);
+  CHECK(not_ok > 1000);
+  CHECK(near > 1000);
 }
