@@ -20,17 +20,6 @@ namespace partition = spectromine::partition;
 namespace testing_ = spectromine::testing;
 using spectromine::labels::outlier;
 
-namespace {
-
-template <class Policy>
-partition::dbscan_point_result run(const Policy& policy, index::feature_view f, double eps,
-                                   index_t min_pts, bool star, int threads) {
-  auto idx = policy.build(f, threads);
-  return partition::dbscan_points(idx, eps, min_pts, {star, threads});
-}
-
-}  // namespace
-
 TEST_CASE("dbscan equals the naive reference for every index, thread count, eps, MinPts") {
   // Blobs of varied size and spread, plus background: cores, borders, noise
   // and small clusters all occur.

@@ -27,13 +27,6 @@ namespace partition = spectromine::partition;
 
 namespace {
 
-template <class Policy>
-partition::dbscan_point_result run(const Policy& policy, index::feature_view f, double eps,
-                                   index_t min_pts, bool star, int threads) {
-  auto idx = policy.build(f, threads);
-  return partition::dbscan_points(idx, eps, min_pts, {star, threads});
-}
-
 // Runs every index policy and thread count on f and checks each against the
 // oracle; returns the oracle's labels.
 void check_all_policies(index::feature_view f, double eps, index_t min_pts, bool star,

@@ -17,6 +17,7 @@
 #include "spectromine/core/random.hpp"
 #include "spectromine/core/types.hpp"
 #include "spectromine/index/concept.hpp"
+#include "spectromine/partition/dbscan.hpp"
 
 namespace dbscan_test {
 
@@ -98,6 +99,15 @@ inline std::vector<label_t> naive_dbscan(index::feature_view f, double eps, inde
     label[static_cast<std::size_t>(i)] = best >= 0 ? label[static_cast<std::size_t>(best)] : spectromine::labels::outlier;
   }
   return label;
+}
+
+// DBSCAN of f through the given index policy (built with `threads`).
+template <class Policy>
+spectromine::partition::dbscan_point_result run(const Policy& policy, index::feature_view f,
+                                                double eps, index_t min_pts, bool star,
+                                                int threads) {
+  auto idx = policy.build(f, threads);
+  return spectromine::partition::dbscan_points(idx, eps, min_pts, {star, threads});
 }
 
 }  // namespace dbscan_test

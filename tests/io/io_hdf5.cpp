@@ -15,18 +15,6 @@ using namespace io_test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const io_error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 bool same_cube(const cube<float>& a, const cube<float>& b) {
   return a.shape() == b.shape() && a.bands() == b.bands() &&
          std::memcmp(a.data(), b.data(), a.storage().size() * sizeof(float)) == 0;

@@ -18,8 +18,6 @@ using namespace io_test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 // Naive reference: statistics straight from the definition, in long double.
 struct naive_stats {
   long double sum = 0, sum2 = 0, lo = INFINITY, hi = -INFINITY;

@@ -21,18 +21,6 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 }
 
 // The error message of f(), or "" when it does not throw a format_error / io_error.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const io_error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 }  // namespace
 
 TEST_CASE("npy: a cube round-trips bit-exactly, headers parse, rows bands match the whole") {

@@ -16,10 +16,26 @@
 #include <unistd.h>
 
 #include "spectromine/core/cube.hpp"
+#include "spectromine/error.hpp"
 
 namespace io_test {
 
 namespace fs = std::filesystem;
+
+inline bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// The message of the io_error f throws ("" if it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const spectromine::io_error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A scratch folder for this process, removed at exit.
 inline fs::path scratch() {

@@ -17,18 +17,6 @@ using namespace io_test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const io_error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 bool same(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // A classic little-endian TIFF with one page built by hand from IFD

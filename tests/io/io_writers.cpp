@@ -14,10 +14,6 @@
 using namespace spectromine;
 using namespace io_test;
 
-namespace {
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-}  // namespace
-
 TEST_CASE("csv: spectra round-trip exactly, header as documented, names quoted") {
   std::vector<double> e{7000.0, 7000.1, 7001.0 / 3.0 + 7000.0};
   std::vector<std::vector<double>> cols{{0.1, 1.0 / 3.0, 2e-300}, {std::numeric_limits<double>::quiet_NaN(), -0.0, 1e300}};

@@ -31,4 +31,17 @@ inline std::vector<double> synthetic_spectrum(const std::vector<double>& e, doub
   return s;
 }
 
+// Naive reference standardization, (a - mean) / ||a - mean||, summed in long
+// double so that it is more exact than the code under test.
+inline std::vector<double> naive_standardize(const std::vector<double>& a) {
+  long double m = 0;
+  for (double v : a) m += v;
+  m /= static_cast<long double>(a.size());
+  long double ss = 0;
+  for (double v : a) ss += (v - m) * (v - m);
+  std::vector<double> z(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) z[i] = static_cast<double>((a[i] - m) / std::sqrt(ss));
+  return z;
+}
+
 }  // namespace nm_test

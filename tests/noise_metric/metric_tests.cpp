@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "helpers.hpp"
 #include "spectromine/core/random.hpp"
 #include "spectromine/metric/chi_square.hpp"
 #include "spectromine/metric/euclidean.hpp"
@@ -44,16 +45,6 @@ ld naive_pearson(const std::vector<double>& a, const std::vector<double>& b) {
     sx += a[i], sy += b[i], sxx += ld(a[i]) * a[i], syy += ld(b[i]) * b[i], sxy += ld(a[i]) * b[i];
   }
   return (n * sxy - sx * sy) / std::sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
-}
-std::vector<double> standardize(const std::vector<double>& a) {
-  ld m = 0;
-  for (double v : a) m += v;
-  m /= ld(a.size());
-  ld ss = 0;
-  for (double v : a) ss += (v - m) * (v - m);
-  std::vector<double> z(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) z[i] = double((a[i] - m) / std::sqrt(ss));
-  return z;
 }
 template <class M>
 double call(const M& m, const std::vector<double>& a, const std::vector<double>& b) {
@@ -94,7 +85,7 @@ TEST_CASE("metrics agree with naive implementations") {
       CHECK(call(squared_euclidean_distance{}, a, b) == doctest::Approx(sq).epsilon(1e-12));
       CHECK(call(euclidean_distance{}, a, b) == doctest::Approx(std::sqrt(sq)).epsilon(1e-12));
       CHECK(call(pearson_distance{}, a, b) == doctest::Approx(double(1 - naive_pearson(a, b))).epsilon(1e-10));
-      const auto za = standardize(a), zb = standardize(b);
+      const auto za = nm_test::naive_standardize(a), zb = nm_test::naive_standardize(b);
       CHECK(call(standardized_pearson_distance{}, za, zb) ==
             doctest::Approx(double(1 - naive_pearson(a, b))).epsilon(1e-10));
       // 2 (1 - r) = squared Euclidean distance of standardized spectra.

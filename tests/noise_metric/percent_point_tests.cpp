@@ -18,16 +18,6 @@
 using namespace spectromine;
 
 namespace {
-std::vector<double> standardize(const std::vector<double>& a) {
-  double m = 0;
-  for (double v : a) m += v;
-  m /= double(a.size());
-  double ss = 0;
-  for (double v : a) ss += (v - m) * (v - m);
-  std::vector<double> z(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) z[i] = (a[i] - m) / std::sqrt(ss);
-  return z;
-}
 // A replica of the published Calc_distribution (mean / sigma), written
 // independently: raw = s * mul + offset; sigma_mut / |raw - mean(raw)|.
 double published_percent_point(const std::vector<double>& s1, const std::vector<double>& s2,
@@ -40,7 +30,7 @@ double published_percent_point(const std::vector<double>& s1, const std::vector<
   double norm = 0;
   for (double v : raw) norm += (v - m) * (v - m);
   norm = std::sqrt(norm);
-  const auto zr = standardize(raw), z1 = standardize(s1), z2 = standardize(s2);
+  const auto zr = nm_test::naive_standardize(raw), z1 = nm_test::naive_standardize(s1), z2 = nm_test::naive_standardize(s2);
   double mean = 0, var = 0;
   for (std::size_t i = 0; i < s1.size(); ++i) {
     const double ct = ref * std::exp(-raw[i]);
@@ -89,7 +79,7 @@ TEST_CASE("pair percent point reproduces the published formula via published_cod
       CHECK(ours > 0);
     }
   // Identical spectra: 0; noiseless distinct spectra: infinity.
-  const auto z0 = standardize(fam[0]), z1 = standardize(fam[1]);
+  const auto z0 = nm_test::naive_standardize(fam[0]), z1 = nm_test::naive_standardize(fam[1]);
   std::vector<double> zero(178, 0.0), sig(178, 0.01);
   CHECK(percent_point(std::span<const double>(z0), std::span<const double>(z0), std::span<const double>(sig), 5.0) == 0.0);
   CHECK(std::isinf(percent_point(std::span<const double>(z0), std::span<const double>(z1), std::span<const double>(zero), 5.0)));
@@ -201,7 +191,7 @@ TEST_CASE("dose for a target percent point: closed form for sCMOS, sqrt(dose) fo
   const measurement_conditions cond{};
   const double target = percent_points::one_in_ten_thousand;
   // Closed form of the one-directional d(c_ref)^-2 = P / c - Q / c^2 (docs in metric/dose.hpp).
-  const auto z1 = standardize(a), z2 = standardize(b);
+  const auto z1 = nm_test::naive_standardize(a), z2 = nm_test::naive_standardize(b);
   double m = 0;
   for (double v : a) m += v;
   m /= double(a.size());

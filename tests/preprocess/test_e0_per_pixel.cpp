@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "fixtures.hpp"
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/random.hpp"
 #include "spectromine/preprocess/normalize.hpp"
@@ -16,14 +17,6 @@
 using namespace spectromine;
 
 namespace {
-
-std::vector<double> grid() {  // non-uniform, as beamline scans are
-  std::vector<double> e;
-  for (double v = 6980; v < 7100; v += 5) e.push_back(v);
-  for (double v = 7100; v < 7160; v += 0.5) e.push_back(v);
-  for (double v = 7160; v <= 7420; v += 4) e.push_back(v);
-  return e;
-}
 
 // Edges whose position varies across the field by +-6 eV (a chemical shift
 // map), with seeded noise.
@@ -86,7 +79,7 @@ index_t naive_e0_index(const std::vector<double>& e, const std::vector<double>& 
 }  // namespace
 
 TEST_CASE("find_e0_per_pixel: sigma 0 is find_e0 on every pixel; smoothing matches the naive form") {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   const auto c = shifted_edges<double>(image_shape{9, 13}, e, 0.004, 5);
   const auto raw = find_e0_per_pixel(c.view(), e, 0.0);
   for (double sigma : {0.0, 0.8, 2.5}) {
@@ -107,7 +100,7 @@ TEST_CASE("find_e0_per_pixel: sigma 0 is find_e0 on every pixel; smoothing match
 }
 
 TEST_CASE("smoothing makes per-pixel e0 robust to noise") {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   // same edges, clean and noisy (same seed: same shifts)
   const auto clean = shifted_edges<float>(image_shape{20, 20}, e, 0.0, 9);
   const auto noisy = shifted_edges<float>(image_shape{20, 20}, e, 0.03, 9);
@@ -124,7 +117,7 @@ TEST_CASE("smoothing makes per-pixel e0 robust to noise") {
 }
 
 TEST_CASE_TEMPLATE("normalize_cube per_pixel equals pre_edge with each pixel's own e0", T, float, double) {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   auto c = shifted_edges<T>(image_shape{7, 9}, e, 0.002, 13);
   const index_t nan_pixel = 4, flat_pixel = 30, masked_pixel = 40;
   c.spectrum(nan_pixel)[3] = std::numeric_limits<T>::quiet_NaN();

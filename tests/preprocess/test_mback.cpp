@@ -14,6 +14,7 @@
 
 #include <Eigen/Dense>
 
+#include "fixtures.hpp"
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/random.hpp"
 #include "spectromine/io/text.hpp"
@@ -24,7 +25,7 @@ using namespace spectromine;
 
 namespace {
 
-const fs::path data_dir{SPECTROMINE_TEST_DATA_DIR};
+using preprocess_test::data_dir;
 const fs::path mback_dir = data_dir.parent_path() / "tests" / "preprocess" / "data" / "mback";
 
 struct larch_mback {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fixtures.hpp"
 #include "spectromine/io/text.hpp"
 #include "spectromine/preprocess/normalize.hpp"
 
@@ -44,7 +45,7 @@ larch_table read_larch_table(const fs::path& path) {
   return t;
 }
 
-const fs::path data_dir{SPECTROMINE_TEST_DATA_DIR};
+using preprocess_test::data_dir;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "fixtures.hpp"
 #include "spectromine/core/cube.hpp"
 #include "spectromine/core/random.hpp"
 #include "spectromine/preprocess/normalize.hpp"
@@ -41,18 +42,10 @@ cube<T> make_edge_cube(image_shape shape, const std::vector<double>& e, double n
   return c;
 }
 
-std::vector<double> grid() {
-  std::vector<double> e;
-  for (double v = 6980; v < 7100; v += 5) e.push_back(v);
-  for (double v = 7100; v < 7160; v += 0.5) e.push_back(v);
-  for (double v = 7160; v <= 7420; v += 4) e.push_back(v);
-  return e;
-}
-
 }  // namespace
 
 TEST_CASE_TEMPLATE("normalize_cube equals pre_edge pixel by pixel", T, float, double) {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   const auto c = make_edge_cube<T>(image_shape{6, 11}, e, 0.01, 7);
   for (auto output : {normalized_output::norm, normalized_output::flat}) {
     for (int nnorm : {1, 2}) {
@@ -83,7 +76,7 @@ TEST_CASE_TEMPLATE("normalize_cube equals pre_edge pixel by pixel", T, float, do
 }
 
 TEST_CASE("normalize_cube: e0 from the mean spectrum, thread independence, in place") {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   const auto c = make_edge_cube<float>(image_shape{20, 17}, e, 0.02, 11);
   normalize_cube_options o;  // e0 unset: mean spectrum; windows: larch defaults
   o.output = normalized_output::flat;
@@ -109,7 +102,7 @@ TEST_CASE("normalize_cube: e0 from the mean spectrum, thread independence, in pl
 }
 
 TEST_CASE("normalize_cube masks NaN, edgeless and caller-masked pixels; never writes NaN") {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   auto c = make_edge_cube<float>(image_shape{5, 5}, e, 0.0, 3);
   c(0, 1, 40) = std::numeric_limits<float>::quiet_NaN();
   c(2, 2, 0) = std::numeric_limits<float>::infinity();   // outside both windows
@@ -134,7 +127,7 @@ TEST_CASE("normalize_cube masks NaN, edgeless and caller-masked pixels; never wr
 }
 
 TEST_CASE("normalize_cube on a strided tile equals the same pixels of the whole cube") {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   const auto c = make_edge_cube<double>(image_shape{9, 8}, e, 0.01, 5);
   normalize_cube_options o;
   o.edge.e0 = 7120.0;
@@ -149,7 +142,7 @@ TEST_CASE("normalize_cube on a strided tile equals the same pixels of the whole 
 }
 
 TEST_CASE("normalize_cube rejects mismatched shapes and grids") {
-  const auto e = grid();
+  const auto e = preprocess_test::beamline_grid();
   const auto c = make_edge_cube<float>(image_shape{2, 2}, e, 0.0, 1);
   cube<float> wrong(image_shape{2, 3}, c.bands());
   normalize_cube_options o;
