@@ -256,6 +256,18 @@ inline tiff_layout scan_tiff(const std::filesystem::path& path, tiff_file& tf,
         throw format_error(path, where + "truncated: strips hold " + std::to_string(total) +
                                      " bytes, the " + std::to_string(h) + " x " + std::to_string(w) +
                                      " page needs " + std::to_string(need));
+      // LZW (12-bit codes), deflate (1,032:1 at most), PackBits and the fax
+      // and JPEG codecs never expand data 4,096-fold, so such a page declaring
+      // more is corrupt: refuse it before allocating (found by fuzzing: a few
+      // hundred bytes declaring a 12 GB page). ZSTD and LZMA can legitimately
+      // exceed it on constant data and are left to the memory check.
+      constexpr std::uint64_t max_expansion = 4096;
+      const bool bounded_codec = compression != COMPRESSION_NONE &&
+                                 compression != COMPRESSION_ZSTD && compression != COMPRESSION_LZMA;
+      if (bounded_codec && need / max_expansion > total)
+        throw format_error(path, where + "corrupt: compressed strips of " + std::to_string(total) +
+                                     " bytes cannot hold the " + std::to_string(h) + " x " +
+                                     std::to_string(w) + " page");
     }
     layout.page_offsets.push_back(TIFFCurrentDirOffset(tif));
     ++page;
