@@ -122,7 +122,7 @@ TEST_CASE("hdf5: every malformed file or dataset is a clear error naming the fil
     expect(write_bytes("corrupt.h5", corrupt), "");
   }
   expect(write_bytes("text.h5", "plain text, not HDF5"), "not an HDF5 file");
-  expect(good, "no dataset '/nope' (the file holds datasets: /data", "/nope");
+  expect(good, "no dataset '/nope' (list the file's datasets with `h5ls -r`; choose one with --dataset)", "/nope");
 
   expect(make_h5("rank2.h5", [](hid_t f) { H5Dclose(dataset(f, "data", H5T_NATIVE_FLOAT, {4, 5})); }), "rank 2 (4 x 5)");
   expect(make_h5("rank4.h5", [](hid_t f) { H5Dclose(dataset(f, "data", H5T_NATIVE_FLOAT, {2, 2, 2, 2})); }), "rank 4");

@@ -48,17 +48,13 @@ if(ha STREQUAL hc)
   message(FATAL_ERROR "different seeds gave identical cubes")
 endif()
 
-# Bad input: exit 1, one "error:" line naming the parameter, no outputs.
+# Bad input: exit != 0, stderr "error: ..." naming the parameter, nothing on
+# stdout, no outputs.
+set(SPECTROMINE "${CLI}")
+set(CLI_COMMAND synth)
+include("${CMAKE_CURRENT_LIST_DIR}/../cmake/cli_expect.cmake")
 function(run_bad expect)
-  execute_process(COMMAND "${CLI}" synth --refs "${REFS}" --energy "${ENERGY}" --out "${WORK}/bad"
-                          ${ARGN}
-                  RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
-  if(rc EQUAL 0)
-    message(FATAL_ERROR "synth ${ARGN} succeeded; it must fail")
-  endif()
-  if(NOT err MATCHES "^error: .*${expect}")
-    message(FATAL_ERROR "synth ${ARGN}: stderr does not name ${expect}: ${err}")
-  endif()
+  run_fails("synth ${ARGN}" "${expect}" --refs "${REFS}" --energy "${ENERGY}" --out "${WORK}/bad" ${ARGN})
   if(EXISTS "${WORK}/bad/cube.npy" OR EXISTS "${WORK}/bad/truth.npy")
     message(FATAL_ERROR "synth ${ARGN} left output files")
   endif()

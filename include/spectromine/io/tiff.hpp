@@ -260,7 +260,8 @@ inline tiff_layout scan_tiff(const std::filesystem::path& path, tiff_file& tf,
       // and JPEG codecs never expand data 4,096-fold, so such a page declaring
       // more is corrupt: refuse it before allocating (found by fuzzing: a few
       // hundred bytes declaring a 12 GB page). ZSTD and LZMA can legitimately
-      // exceed it on constant data and are left to the memory check.
+      // exceed it on constant data and are left to check_allocation
+      // (io/detail/common.hpp: no more than the machine's memory).
       constexpr std::uint64_t max_expansion = 4096;
       const bool bounded_codec = compression != COMPRESSION_NONE &&
                                  compression != COMPRESSION_ZSTD && compression != COMPRESSION_LZMA;

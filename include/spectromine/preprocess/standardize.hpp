@@ -32,6 +32,15 @@ namespace spectromine {
 // Why a spectrum could not be standardized.
 enum class standardize_status : std::uint8_t { ok = 0, constant = 1, nonfinite = 2 };
 
+namespace detail {
+// Below this norm of x - mean, a spectrum is "constant", not a direction: the
+// rounding of the mean leaves |x_i - mean| of a few ulps of the values.
+// `epsilon` is that of the storage type.
+inline double standardize_noise_floor(double epsilon, double peak, std::size_t n) {
+  return 8.0 * epsilon * peak * std::sqrt(static_cast<double>(n));
+}
+}  // namespace detail
+
 // Standardizes `in` into `out` (same length; may be the same memory when the
 // types match). Returns the status; on anything but ok, `out` is all zeros.
 template <class T, std::floating_point U>
@@ -60,10 +69,7 @@ standardize_status standardize_status_of(std::span<T> in, std::span<U> out) {
     ss += d * d;
   }
   const double norm = std::sqrt(ss);
-  // Rounding of the mean leaves |d_i| of a few ulps of the values; anything at
-  // that level is "constant", not a direction.
-  const double noise_floor = 8.0 * std::numeric_limits<V>::epsilon() * peak *
-                             std::sqrt(static_cast<double>(n));
+  const double noise_floor = detail::standardize_noise_floor(std::numeric_limits<V>::epsilon(), peak, n);
   if (!(norm > noise_floor) || !std::isfinite(norm)) {
     zero();
     return standardize_status::constant;
@@ -134,8 +140,7 @@ inline bool is_standardizable(std::span<const float> x, std::span<float> scratch
     ss += d * d;
   }
   const double norm = std::sqrt(ss);
-  // standardize_status_of's noise floor, term for term (float storage).
-  const double floor = 8.0 * std::numeric_limits<float>::epsilon() * pk * std::sqrt(static_cast<double>(n));
+  const double floor = detail::standardize_noise_floor(std::numeric_limits<float>::epsilon(), pk, n);
   if (std::isfinite(norm) && norm > 1.01 * floor) return true;
   if (norm < 0.99 * floor) return false;
   return exact();
