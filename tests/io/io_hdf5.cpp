@@ -1,6 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -9,6 +14,7 @@
 
 #include "io/io_test_util.hpp"
 #include "spectromine/io/hdf5.hpp"
+#include "spectromine/io/load.hpp"
 
 using namespace spectromine;
 using namespace io_test;
@@ -162,4 +168,47 @@ TEST_CASE("hdf5: every malformed file or dataset is a clear error naming the fil
   CHECK_THROWS_AS(io::read_hdf5_cube<float>(good, ""), invalid_argument);
   CHECK_THROWS_AS(io::read_hdf5_vector(good, "/data"), format_error);  // rank 3, not a list
   CHECK_THROWS_AS(io::write_hdf5_cube(scratch() / "no" / "x.h5", "/data", c.view()), io_error);
+}
+
+TEST_CASE("survive_in_child: a crash, an abnormal exit or a hang in the child is an error, an exception is not") {
+  const fs::path p = scratch() / "probe.h5";
+  auto attempt = [&](auto&& f, std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    return error_of([&] { io::detail::survive_in_child(p, "opening X", f, timeout); });
+  };
+  CHECK(attempt([] {}) == "");
+  // The child's ordinary errors are the caller's to report when it reads for itself.
+  CHECK(attempt([] { throw std::runtime_error("ordinary"); }) == "");
+  const std::string segv = attempt([] { std::raise(SIGSEGV); });
+  CHECK(contains(segv, "probe.h5: opening X crashed the reading library"));
+  CHECK(contains(segv, "signal " + std::to_string(SIGSEGV)));
+  CHECK(contains(attempt([] { std::abort(); }), "signal " + std::to_string(SIGABRT)));
+  CHECK(contains(attempt([] { std::_Exit(3); }), "exit status 3"));
+  const std::string hang = attempt([] { for (;;) std::this_thread::sleep_for(std::chrono::seconds(1)); },
+                                   std::chrono::seconds(1));
+  CHECK(contains(hang, "opening X did not finish within 1 s"));
+}
+
+TEST_CASE("hdf5: isolate_hdf5 turns a file that crashes libhdf5 into an error, and reads good files unchanged") {
+  // Found by fuzz_hdf5: libhdf5 1.10 dereferences a null pointer inside
+  // H5Dopen2 (H5G__stab_lookup -> H5HL_protect -> H5F__accum_read). Opened
+  // without isolation it would kill this test process.
+  const fs::path crash = fs::path(SPECTROMINE_TEST_DATA_DIR) / ".." / "fuzz" / "corpus" / "hdf5" /
+                         "regression-libhdf5-open-segv.h5";
+  REQUIRE(fs::exists(crash));
+  io::cube_source_options isolated;
+  isolated.isolate_hdf5 = true;
+  const std::string msg = error_of([&] { (void)io::load_cube<float>(crash, isolated); });
+  INFO("message: " << msg);
+  CHECK(contains(msg, "regression-libhdf5-open-segv.h5"));  // whatever a future libhdf5 makes of it: an error
+  CHECK(contains(error_of([&] { (void)io::load_energy("/energy", crash, -1, "test", isolated); }),
+                 "regression-libhdf5-open-segv.h5"));
+
+  auto c = test_cube(6, 5, 9);
+  const fs::path good = scratch() / "isolated_good.h5";
+  io::hdf5_write_options w;
+  w.energy = std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  io::write_hdf5_cube(good, "/data", c.view(), w);
+  CHECK(same_cube(io::load_cube<float>(good, isolated), io::read_hdf5_cube<float>(good)));
+  CHECK(io::load_energy("/energy", good, 9, "test", isolated).size() == 9);
+  CHECK(contains(error_of([&] { (void)io::load_energy("/nope", good, 9, "test", isolated); }), "no dataset '/nope'"));
 }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
+#include "cube_input.hpp"
 #include "spectromine/align/apply_shifts.hpp"
 #include "spectromine/align/energy_shift.hpp"
 #include "spectromine/align/register_stack.hpp"
@@ -69,14 +70,13 @@ inline index_t nearest_band(const energy_grid& energy, double e) {
 }
 
 inline void run_align(const align_command_options& o, const global_options& g) {
-  io::cube_source_options source;
-  source.dataset = o.dataset;
   require(o.axes == "hwe" || o.axes == "ehw", "align", "--axes", "must be hwe or ehw", o.axes);
-  source.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
+  const io::cube_source_options source =
+      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
   require(std::filesystem::path(o.out).extension() == ".npy", "align", "--out",
           "must name an .npy file", o.out);
   const cube<float> data = io::load_cube<float>(o.input, source);
-  const energy_grid energy = io::load_energy(o.energy, o.input, data.bands(), "align");
+  const energy_grid energy = io::load_energy(o.energy, o.input, data.bands(), "align", source);
 
   align::stack_registration_options options;
   require(o.mode == "reference" || o.mode == "chain", "align", "--mode",

@@ -46,6 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "cube_input.hpp"
 #include "commands/cluster_tiled.hpp"  // --tile / --memory-budget / mpirun (voronoi)
 #include "spectromine/analysis/summaries.hpp"
 #include "spectromine/core/cube.hpp"
@@ -330,9 +331,8 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
   }
   const std::filesystem::path dir(o.out);
   {  // Out of core / MPI (commands/cluster_tiled.hpp): voronoi and dbscan, same labels.
-    io::cube_source_options src;
-    src.dataset = o.dataset;
-    src.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
+    const io::cube_source_options src =
+        user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
     if (!tiled_method_supported(o.method)) {
       require(o.tile == 0, "cluster", "--tile",
               std::string("works only with --method ") + tiled_method_names() +
@@ -377,11 +377,10 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
 
   // Load.
   timer.stage("load");
-  io::cube_source_options source;
-  source.dataset = o.dataset;
-  source.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
+  const io::cube_source_options source =
+      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
   cube<float> data = io::load_cube<float>(o.input, source);
-  const energy_grid energy = io::load_energy(o.energy, o.input, data.bands(), "cluster");
+  const energy_grid energy = io::load_energy(o.energy, o.input, data.bands(), "cluster", source);
   require(data.pixel_count() > 0, "cluster", "--input", "holds no pixel", o.input);
   const image_shape shape = data.shape();
 

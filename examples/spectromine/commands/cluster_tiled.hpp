@@ -210,7 +210,7 @@ inline void run_tiled_cluster(const tiled_cluster_request& q, const global_optio
   ranks.collective([&] {
     src.emplace(q.input, q.source);
     require(src->rows() * src->cols() > 0, "cluster", "--input", "holds no pixel", q.input);
-    energy = io::load_energy(q.energy, q.input, src->bands(), "cluster");
+    energy = io::load_energy(q.energy, q.input, src->bands(), "cluster", q.source);
     if (!dbscan) sites = partition::read_sites_csv(q.sites);
   });
   const image_shape shape{src->rows(), src->cols()};

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
+#include "cube_input.hpp"
 #include "spectromine/core/image.hpp"
 #include "spectromine/core/memory_size.hpp"
 #include "spectromine/error.hpp"
@@ -73,9 +74,7 @@ inline float edge_jump(std::span<const float> s) {
 
 // Runs `info` and returns the JSON object it prints.
 inline nlohmann::ordered_json run_info(const info_command_options& o, const global_options& global) {
-  io::cube_source_options source;
-  source.dataset = o.dataset;
-  source.axes = io::parse_axis_order(o.axes);
+  const io::cube_source_options source = user_cube_source(o.dataset, io::parse_axis_order(o.axes));
   require(o.energy.empty() || o.energy_dataset.empty(), "info", "--energy",
           "cannot be combined with --energy-dataset", o.energy);
   const std::filesystem::path path(o.cube);
@@ -100,7 +99,7 @@ inline nlohmann::ordered_json run_info(const info_command_options& o, const glob
   if (!energy_source.empty()) {
     if (!o.energy_dataset.empty())
       require(info.format == "hdf5", "info", "--energy-dataset", "needs an HDF5 cube", o.energy_dataset);
-    const energy_grid e = io::load_energy(energy_source, path, info.bands, "info");
+    const energy_grid e = io::load_energy(energy_source, path, info.bands, "info", source);
     double min_step = std::numeric_limits<double>::infinity(), max_step = 0;
     for (std::size_t i = 1; i < e.size(); ++i) {
       min_step = std::min(min_step, e[i] - e[i - 1]);

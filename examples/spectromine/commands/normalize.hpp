@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
+#include "cube_input.hpp"
 #include "spectromine/error.hpp"
 #include "spectromine/io/atomic_file.hpp"
 #include "spectromine/io/load.hpp"
@@ -171,10 +172,9 @@ inline void write_cube_outputs(const normalize_command_options& o, const cube<fl
 
 inline void normalize_cube_file(const normalize_command_options& o, const global_options& g) {
   require(!o.energy.empty(), "normalize", "--energy", "is required for a cube input", o.input);
-  io::cube_source_options source;
-  source.dataset = o.dataset;
   require(o.axes == "hwe" || o.axes == "ehw", "normalize", "--axes", "must be hwe or ehw", o.axes);
-  source.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
+  const io::cube_source_options source =
+      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
   const energy_grid energy = io::read_energy_list(o.energy);
   cube<float> data = io::load_cube<float>(o.input, source);
   validate_energy_grid(energy, "normalize", data.bands());

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "cli_common.hpp"
+#include "cube_input.hpp"
 #include "spectromine/align/stitch.hpp"
 #include "spectromine/align/stitch_io.hpp"
 #include "spectromine/core/memory_size.hpp"
@@ -54,10 +55,9 @@ struct stitch_command_options {
 namespace stitch_detail {
 
 inline void run_stitch(const stitch_command_options& o, const global_options& g) {
-  io::cube_source_options source;
-  source.dataset = o.dataset;
   require(o.axes == "hwe" || o.axes == "ehw", "stitch", "--axes", "must be hwe or ehw", o.axes);
-  source.axes = o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
+  const io::cube_source_options source =
+      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
   require(std::filesystem::path(o.out).extension() == ".npy", "stitch", "--out",
           "must name an .npy file", o.out);
   const auto entries = align::read_field_list(o.fields);

@@ -9,13 +9,19 @@
 // integer or float type to the requested one. Energies may live in the same
 // file (read_hdf5_vector, e.g. "/energy").
 //
-// The checks before allocating: the dataset exists (else the error lists the
-// datasets the file does hold), is numeric, has rank 3, is not empty, its
+// The checks before allocating: the dataset exists, is numeric, has rank 3, is not empty, its
 // size does not overflow or exceed memory, and a contiguous dataset's
 // storage holds every byte its shape needs. HDF5's own error stack is
 // silenced during each call and its message goes into the exception.
 // The HDF5 library is usually built without thread safety: call these from
 // one thread at a time.
+//
+// Untrusted files: libhdf5 1.10 itself can crash on a corrupt file while
+// finding a dataset (fuzzing found SEGVs inside H5Dopen2), before any check
+// of ours can run. vet_hdf5_cube / vet_hdf5_vector try the open and a small
+// read in a child process first (POSIX fork) and turn a crash or a hang
+// there into a format_error; io::cube_source_options::isolate_hdf5 makes
+// the load.hpp entry points call them, and the spectromine CLI sets it.
 #pragma once
 
 #include <hdf5.h>
@@ -35,6 +41,7 @@
 #include "spectromine/error.hpp"
 #include "spectromine/io/atomic_file.hpp"
 #include "spectromine/io/detail/common.hpp"
+#include "spectromine/io/detail/survive_in_child.hpp"
 
 namespace spectromine::io {
 
@@ -304,6 +311,20 @@ cube<T> read_hdf5_cube(const std::filesystem::path& path, const std::string& dat
   return read_hdf5_cube_rows<T>(path, dataset, axes, 0, info.shape.rows);
 }
 
+// Throws format_error when opening the cube dataset and reading its first
+// and last rows crashes libhdf5 (or hangs it) in a child process; returns
+// when libhdf5 survives them, whether or not they succeeded (the caller's
+// own read then reports any ordinary error). Rows in between are not tried:
+// a corrupt chunk index deeper in a large cube can still crash the read.
+inline void vet_hdf5_cube(const std::filesystem::path& path, const std::string& dataset, axis_order axes) {
+  detail::survive_in_child(path, "opening HDF5 dataset '" + dataset + "'", [&] {
+    const index_t rows = probe_hdf5(path, dataset, axes).shape.rows;
+    if (rows == 0) return;
+    (void)read_hdf5_cube_rows<float>(path, dataset, axes, 0, 1);
+    (void)read_hdf5_cube_rows<float>(path, dataset, axes, rows - 1, 1);
+  });
+}
+
 // A 1-D numeric dataset (e.g. the energies) as doubles.
 inline std::vector<double> read_hdf5_vector(const std::filesystem::path& path, const std::string& dataset) {
   detail::check_dataset_name(dataset, "read_hdf5_vector");
@@ -318,6 +339,12 @@ inline std::vector<double> read_hdf5_vector(const std::filesystem::path& path, c
   if (H5Dread(dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
     throw format_error(path, "dataset '" + dataset + "': read failed: " + detail::hdf5_error_text());
   return v;
+}
+
+// As vet_hdf5_cube, for read_hdf5_vector.
+inline void vet_hdf5_vector(const std::filesystem::path& path, const std::string& dataset) {
+  detail::survive_in_child(path, "reading HDF5 dataset '" + dataset + "'",
+                           [&] { (void)read_hdf5_vector(path, dataset); });
 }
 
 // Writes a cube as one 3-D dataset (axes as options.axes), creating

@@ -41,6 +41,12 @@ namespace spectromine::io {
 struct cube_source_options {
   std::string dataset = "/data";       // HDF5 only
   axis_order axes = axis_order::hwe;   // HDF5 only (TIFF pages are always one per energy)
+  // HDF5 only: before this process opens the file, open it in a child
+  // process (vet_hdf5_cube, vet_hdf5_vector), so that a corrupt file which
+  // crashes libhdf5 is a format_error here, not a crash. Costs one fork per
+  // probe_cube / load_energy. Off by default: forking is the application's
+  // call (the spectromine CLI turns it on for the files users hand it).
+  bool isolate_hdf5 = false;
 };
 
 enum class cube_format { npy, tiff, hdf5 };
@@ -126,6 +132,7 @@ inline cube_info probe_cube(const std::filesystem::path& path, const cube_source
 #endif
     case cube_format::hdf5:
 #if defined(SPECTROMINE_HAS_HDF5)
+      if (options.isolate_hdf5) vet_hdf5_cube(path, options.dataset, options.axes);
       return probe_hdf5(path, options.dataset, options.axes);
 #else
       break;
@@ -167,16 +174,20 @@ cube<T> load_cube(const std::filesystem::path& path, const cube_source_options& 
 
 // The energies of a cube: a text list (one eV per line), or, for an HDF5
 // cube, a dataset of the cube's file when `energy` starts with '/' and does
-// not exist as a file. Validated: finite, strictly increasing, one per band.
+// not exist as a file (vetted first when options.isolate_hdf5). Validated:
+// finite, strictly increasing, one per band.
 inline energy_grid load_energy(const std::string& energy, const std::filesystem::path& cube_path,
-                               index_t expected_bands, std::string_view component = "energy") {
+                               index_t expected_bands, std::string_view component = "energy",
+                               const cube_source_options& options = {}) {
   energy_grid e;
   std::error_code ec;
   if (!energy.empty() && energy.front() == '/' && !std::filesystem::exists(energy, ec) &&
       cube_format_of(cube_path) == cube_format::hdf5) {
 #if defined(SPECTROMINE_HAS_HDF5)
+    if (options.isolate_hdf5) vet_hdf5_vector(cube_path, energy);
     e = read_hdf5_vector(cube_path, energy);
 #endif
+    (void)options;
   } else {
     e = read_energy_list(energy);
   }
