@@ -25,7 +25,7 @@
 #   JOBS              parallel compile jobs (default: nproc)
 #   BUILD_PREFIX      build folders are <BUILD_PREFIX>asan|tsan|fuzz (default: build-)
 #   TSAN_SUITES       default: "hostile_threads"
-#   FUZZ_TARGETS      default: "npy text tiff hdf5" (cli recompiles every command: by hand)
+#   FUZZ_TARGETS      default: "npy text tiff hdf5 cli" (cli: argument handling, every command run)
 #   FUZZ_SECONDS      seconds per fuzz target (default 30)
 #   COMPILE_TIMES=1   log each translation unit's compile time and print the heaviest
 set -euo pipefail
@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#steps[@]} -eq 0 ] && steps=(asan tsan fuzz)
 tsan_suites=(${TSAN_SUITES:-hostile_threads})
-fuzz_targets=(${FUZZ_TARGETS:-npy text tiff hdf5})
+fuzz_targets=(${FUZZ_TARGETS:-npy text tiff hdf5 cli})
 
 # -O1: a third less compile time than -O2 and still fast enough to run the
 # suites; -g1: line tables (all a report needs). NDEBUG as in Release, so the

@@ -5,6 +5,7 @@
 #   SPECTROMINE_SANITIZERS=all   (default, what CI runs) ASan+UBSan on every
 #                                suite and CLI test, TSan on the threaded
 #                                suite, a bounded fuzz run of the readers
+#                                and the command line
 #   SPECTROMINE_SANITIZERS=fast  TSan + fuzz only (skips the ASan+UBSan build)
 #   SPECTROMINE_SANITIZERS=0     plain build and tests only
 set -euo pipefail

@@ -9,9 +9,9 @@
 // integer or float type to the requested one. Energies may live in the same
 // file (read_hdf5_vector, e.g. "/energy").
 //
-// The checks before allocating: the dataset exists, is numeric, has rank 3, is not empty, its
-// size does not overflow or exceed memory, and a contiguous dataset's
-// storage holds every byte its shape needs. HDF5's own error stack is
+// The checks before allocating: the dataset exists, is numeric, has rank
+// 3, is not empty, its size does not overflow or exceed memory, and a
+// contiguous dataset's storage holds every byte its shape needs. HDF5's own error stack is
 // silenced during each call and its message goes into the exception.
 // The HDF5 library is usually built without thread safety: call these from
 // one thread at a time.

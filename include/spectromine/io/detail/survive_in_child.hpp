@@ -105,31 +105,33 @@ void survive_in_child(const std::filesystem::path& path, const std::string& what
   ::close(ended[1]);
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + timeout;
-  bool in_time = false;
+  bool timed_out = false;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    pollfd watch{ended[0], POLLIN, 0};
-    const int ready = ::poll(&watch, 1, static_cast<int>(std::clamp<long long>(left, 0, 1'000'000)));
-    if (ready > 0) {
-      in_time = true;
+    // Rounded up: a poll that wakes a fraction of a millisecond early must
+    // not leave the deadline both unreached and unwatched.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
       break;
     }
-    if (ready == 0 && left <= 0) break;
-    if (ready < 0 && errno != EINTR) break;  // cannot watch: wait below without a bound
+    pollfd watch{ended[0], POLLIN, 0};
+    const int ready = ::poll(&watch, 1, static_cast<int>(std::min<long long>(left, 1'000'000)));
+    if (ready > 0) break;                     // the child ended (its pipe end closed)
+    if (ready < 0 && errno != EINTR) break;   // cannot watch: wait below without a bound
   }
   ::close(ended[0]);
-  if (!in_time && clock::now() >= deadline) ::kill(pid, SIGKILL);
+  if (timed_out) ::kill(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR)
       throw io_error(path, what + ": lost the child process that checks the file: " + std::strerror(errno));
   }
-  if (!in_time && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;  // finished, even if just at the deadline
+  if (timed_out)
     throw io_error(path, what + " did not finish within " +
                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
                              " s (checked in a child process; a corrupt file can make the reading library "
                              "loop); nothing was read");
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   const std::string how = WIFSIGNALED(status)
                               ? "killed by signal " + std::to_string(WTERMSIG(status)) + signal_name(WTERMSIG(status))
                               : "exit status " + std::to_string(WEXITSTATUS(status));
