@@ -28,6 +28,9 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWith
   -DSPECTROMINE_BUILD_FUZZERS=ON -DSPECTROMINE_BUILD_TESTS=OFF -DSPECTROMINE_BUILD_BENCHMARKS=OFF \
   -DSPECTROMINE_WITH_MPI=OFF -DSPECTROMINE_INSTALL=OFF \
   "${extra[@]}" >/dev/null
+# Absolute from here on: fuzz_cli works inside its scratch folder (chdir in
+# LLVMFuzzerInitialize), where relative corpus and artifact paths would not exist.
+build_dir="$(cd "$build_dir" && pwd)"
 timed "fuzz: build ${#targets[@]} targets" cmake --build "$build_dir" -j "$jobs" --target "${targets[@]/#/fuzz_}"
 [ "${COMPILE_TIMES:-0}" = 1 ] && heaviest_units "$build_dir/compile-times.log" 12
 
@@ -45,7 +48,7 @@ for t in "${targets[@]}"; do
   crashes="$build_dir/crashes/$t"
   mkdir -p "$corpus" "$crashes"
   seeds=("$build_dir/seeds/$t")
-  [ -d "fuzz/corpus/$t" ] && seeds+=("fuzz/corpus/$t")
+  [ -d "fuzz/corpus/$t" ] && seeds+=("$(pwd)/fuzz/corpus/$t")
   echo "fuzz: $t for ${seconds}s"
   # libhdf5 1.10 leaks on corrupt files inside the library (no frames of
   # ours): scripts/lsan.supp suppresses those, any other leak is a finding.
