@@ -7,15 +7,20 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
+#include "spectromine/error.hpp"
 #include "spectromine/io/load.hpp"
 
 namespace spectromine::cli {
 
-inline io::cube_source_options user_cube_source(const std::string& dataset, io::axis_order axes) {
+// --dataset and --axes (hwe | ehw) of `command`, validated.
+inline io::cube_source_options user_cube_source(const std::string& dataset, const std::string& axes,
+                                                std::string_view command) {
+  require(axes == "hwe" || axes == "ehw", command, "--axes", "must be hwe or ehw", axes);
   io::cube_source_options source;
   source.dataset = dataset;
-  source.axes = axes;
+  source.axes = axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw;
   source.isolate_hdf5 = true;
   return source;
 }

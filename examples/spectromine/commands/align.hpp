@@ -70,9 +70,7 @@ inline index_t nearest_band(const energy_grid& energy, double e) {
 }
 
 inline void run_align(const align_command_options& o, const global_options& g) {
-  require(o.axes == "hwe" || o.axes == "ehw", "align", "--axes", "must be hwe or ehw", o.axes);
-  const io::cube_source_options source =
-      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
+  const io::cube_source_options source = user_cube_source(o.dataset, o.axes, "align");
   require(std::filesystem::path(o.out).extension() == ".npy", "align", "--out",
           "must name an .npy file", o.out);
   const cube<float> data = io::load_cube<float>(o.input, source);

@@ -316,7 +316,6 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
   require(method != nullptr, "cluster", "--method", "must be one of " + method_names(), o.method);
   require(!(o.no_repair && !o.repair.empty()), "cluster", "--repair",
           "cannot be combined with --no-repair", o.repair);
-  require(o.axes == "hwe" || o.axes == "ehw", "cluster", "--axes", "must be hwe or ehw", o.axes);
   require(o.post_order == 1 || o.post_order == 2, "cluster", "--post-order", "must be 1 or 2",
           o.post_order);
   const bool do_repair = o.no_repair ? false : (!o.repair.empty() || method->repair_by_default);
@@ -331,8 +330,7 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
   }
   const std::filesystem::path dir(o.out);
   {  // Out of core / MPI (commands/cluster_tiled.hpp): voronoi and dbscan, same labels.
-    const io::cube_source_options src =
-        user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
+    const io::cube_source_options src = user_cube_source(o.dataset, o.axes, "cluster");
     if (!tiled_method_supported(o.method)) {
       require(o.tile == 0, "cluster", "--tile",
               std::string("works only with --method ") + tiled_method_names() +
@@ -377,8 +375,7 @@ inline void run_cluster(const cluster_options& o, const global_options& g) {
 
   // Load.
   timer.stage("load");
-  const io::cube_source_options source =
-      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
+  const io::cube_source_options source = user_cube_source(o.dataset, o.axes, "cluster");
   cube<float> data = io::load_cube<float>(o.input, source);
   const energy_grid energy = io::load_energy(o.energy, o.input, data.bands(), "cluster", source);
   require(data.pixel_count() > 0, "cluster", "--input", "holds no pixel", o.input);

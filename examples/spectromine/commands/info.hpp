@@ -74,7 +74,7 @@ inline float edge_jump(std::span<const float> s) {
 
 // Runs `info` and returns the JSON object it prints.
 inline nlohmann::ordered_json run_info(const info_command_options& o, const global_options& global) {
-  const io::cube_source_options source = user_cube_source(o.dataset, io::parse_axis_order(o.axes));
+  const io::cube_source_options source = user_cube_source(o.dataset, o.axes, "info");
   require(o.energy.empty() || o.energy_dataset.empty(), "info", "--energy",
           "cannot be combined with --energy-dataset", o.energy);
   const std::filesystem::path path(o.cube);

@@ -172,9 +172,7 @@ inline void write_cube_outputs(const normalize_command_options& o, const cube<fl
 
 inline void normalize_cube_file(const normalize_command_options& o, const global_options& g) {
   require(!o.energy.empty(), "normalize", "--energy", "is required for a cube input", o.input);
-  require(o.axes == "hwe" || o.axes == "ehw", "normalize", "--axes", "must be hwe or ehw", o.axes);
-  const io::cube_source_options source =
-      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
+  const io::cube_source_options source = user_cube_source(o.dataset, o.axes, "normalize");
   const energy_grid energy = io::read_energy_list(o.energy);
   cube<float> data = io::load_cube<float>(o.input, source);
   validate_energy_grid(energy, "normalize", data.bands());

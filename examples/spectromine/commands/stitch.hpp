@@ -55,9 +55,7 @@ struct stitch_command_options {
 namespace stitch_detail {
 
 inline void run_stitch(const stitch_command_options& o, const global_options& g) {
-  require(o.axes == "hwe" || o.axes == "ehw", "stitch", "--axes", "must be hwe or ehw", o.axes);
-  const io::cube_source_options source =
-      user_cube_source(o.dataset, o.axes == "hwe" ? io::axis_order::hwe : io::axis_order::ehw);
+  const io::cube_source_options source = user_cube_source(o.dataset, o.axes, "stitch");
   require(std::filesystem::path(o.out).extension() == ".npy", "stitch", "--out",
           "must name an .npy file", o.out);
   const auto entries = align::read_field_list(o.fields);
